@@ -1,0 +1,49 @@
+"""`openrs doctor`: check the machine before spending GPU money."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from openrs_cli.cli.options import JsonOpt
+
+
+def doctor(json_out: JsonOpt = False) -> None:
+    """Show GPUs, CPU and memory, the stack's versions, optional GPU packages and Hub access."""
+    from openrs_cli.doctor import collect
+
+    facts = collect()
+    if json_out:
+        typer.echo(json.dumps(facts, indent=2))
+        return
+    _print_table(facts)
+
+
+def _print_table(facts: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"openrs {facts['openrs']} doctor", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("python", f"{facts['python']} on {facts['platform']}")
+    table.add_row("cpu / memory", f"{facts['cpu_count']} cores, {facts['memory_gib']} GiB")
+    if facts["gpus"]:
+        for gpu in facts["gpus"]:
+            table.add_row(f"gpu {gpu['index']}", f"{gpu['name']}, {gpu['memory_mib'] / 1024:.0f} GiB")
+    else:
+        table.add_row("gpus", "[yellow]none found[/] (CPU only: smoke runs and small evals)")
+    table.add_row("gpu source", str(facts["gpu_source"]))
+    for name, version in facts["packages"].items():
+        if name in facts["importable"]:
+            ok = facts["importable"][name]
+            table.add_row(name, f"{version} ([green]importable[/])" if ok else "[yellow]not installed[/]")
+        else:
+            table.add_row(name, version or "[red]missing[/]")
+    hub = facts["hub"]
+    token = f"configured ({hub['token_source']})" if hub["token_configured"] else "[yellow]not configured[/]"
+    table.add_row("HF token", token)
+    table.add_row("HF cache", f"{hub['cache_dir']} ({hub['cache_free_gib']} GiB free)")
+    table.add_row("offline", f"hub={hub['offline']} datasets={hub['datasets_offline']}")
+    Console().print(table)

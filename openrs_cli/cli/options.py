@@ -1,0 +1,23 @@
+"""Options shared by several commands, declared once as `Annotated` aliases.
+
+The default value stays in each command's signature, e.g. `json_out: JsonOpt = False`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan and exit without starting anything.")
+]
+GpusOpt = Annotated[
+    str,
+    typer.Option("--gpus", help="Number of GPUs to use, or 'auto' for every visible GPU."),
+]
+ModelOpt = Annotated[str, typer.Option("--model", help="Hub model id or local model folder.")]
+OutputDirOpt = Annotated[Path, typer.Option("--output-dir", help="Where results are written.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]

@@ -1,0 +1,104 @@
+"""What a user checks before spending GPU money: hardware, the stack's versions, Hub access.
+
+Collects facts only; nothing heavy is imported (package versions come from their metadata,
+optional packages are looked up with find_spec). The HF token is reported as present or absent,
+never shown.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from openrs_cli import __version__
+from openrs_cli.hardware import detect_gpus
+
+STACK = [
+    "torch", "transformers", "trl", "accelerate", "datasets", "lighteval", "math-verify",
+    "huggingface-hub", "typer", "vllm", "deepspeed", "flash-attn", "liger-kernel",
+]  # fmt: skip
+OPTIONAL_MODULES = {
+    "vllm": "vllm",
+    "deepspeed": "deepspeed",
+    "flash-attn": "flash_attn",
+    "liger-kernel": "liger_kernel",
+}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _memory_gib() -> float | None:
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return round(pages * size / 2**30, 1)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_facts(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Token presence and its source, cache location and free disk, offline mode."""
+    env = dict(os.environ) if env is None else env
+    from huggingface_hub import constants, get_token
+
+    if env.get("HF_TOKEN"):
+        source = "HF_TOKEN"
+    elif env.get("HUGGING_FACE_HUB_TOKEN"):
+        source = "HUGGING_FACE_HUB_TOKEN"
+    elif get_token():
+        source = "token file"
+    else:
+        source = None
+    cache = Path(constants.HF_HUB_CACHE)
+    probe = cache
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    return {
+        "token_configured": source is not None,
+        "token_source": source,
+        "cache_dir": str(cache),
+        "cache_free_gib": round(free / 2**30, 1),
+        "offline": _truthy(env.get("HF_HUB_OFFLINE")) or bool(constants.HF_HUB_OFFLINE),
+        "datasets_offline": _truthy(env.get("HF_DATASETS_OFFLINE")),
+    }
+
+
+def collect() -> dict[str, Any]:
+    """Everything `openrs doctor` shows, as plain JSON-ready data."""
+    gpus, source = detect_gpus()
+    return {
+        "openrs": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "gpus": [g.to_dict() for g in gpus],
+        "gpu_count": len(gpus),
+        "gpu_source": source,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "packages": {name: _version(name) for name in STACK},
+        "importable": {name: _importable(mod) for name, mod in OPTIONAL_MODULES.items()},
+        "hub": hub_facts(),
+    }

@@ -2,13 +2,19 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "doctor") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "doctor"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W "doctor --version --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "doctor train --version --help -h" -- "$cur")) ;;
         "doctor")
             COMPREPLY=($(compgen -W "--json --help -h" -- "$cur")) ;;
+        "train")
+            case "$prev" in
+                --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo" -- "$cur")); return ;;
+                --layout) COMPREPLY=($(compgen -W "auto server colocate" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --slurm --dry-run --json --help -h" -- "$cur")) ;;
         *) COMPREPLY=() ;;
     esac
 }

@@ -33,3 +33,28 @@ def assert_one_line_error(result, code: int = 2, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def invoke(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `openrs ARGS` in this process (fast when heavy modules are already imported)."""
+    from openrs_cli.cli.app import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_invoke_error(result: tuple[int, str, str], code: int = 2, *needles: str) -> str:
+    rc, out, err = result
+    assert rc == code, (rc, out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("openrs: error: "), err
+    assert "Traceback" not in out + err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import doctor
+from openrs_cli.cli import doctor, train
 from openrs_cli.errors import OpenrsError
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ def root(
 
 
 app.command("doctor")(doctor.doctor)
+app.command("train")(train.train)
 
 
 def _debug() -> bool:

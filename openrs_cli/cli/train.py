@@ -1,0 +1,116 @@
+"""`openrs train`: the paper's GRPO experiments and other recipes, sized to the GPUs found."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt
+
+
+class Loss(StrEnum):
+    grpo = "grpo"
+    bnpo = "bnpo"
+    dr_grpo = "dr_grpo"
+    dapo = "dapo"
+
+
+class Layout(StrEnum):
+    auto = "auto"
+    server = "server"
+    colocate = "colocate"
+
+
+def train(
+    exp: Annotated[
+        int | None, typer.Option("--exp", help="The paper's experiment 1, 2 or 3 (= --recipe expN).")
+    ] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", help="A shipped recipe (see --list).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Your own recipe YAML file.")] = None,
+    list_recipes: Annotated[bool, typer.Option("--list", help="List the shipped recipes and exit.")] = False,
+    show: Annotated[
+        str | None, typer.Option("--show", help="Print a recipe's YAML to copy and edit.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Hub model id or local folder.")] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", help="Hub dataset id, local file, or 'openrs data prepare' folder."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Checkpoints and logs go here.")
+    ] = None,
+    loss: Annotated[Loss | None, typer.Option("--loss", help="GRPO loss aggregation (paper: bnpo).")] = None,
+    beta: Annotated[float | None, typer.Option("--beta", help="KL coefficient (paper: 0.04).")] = None,
+    report_to: Annotated[
+        str | None, typer.Option("--report-to", help="none, wandb, tensorboard or trackio (as TRL).")
+    ] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.")
+    ] = None,
+    gpus: GpusOpt = "auto",
+    layout: Annotated[
+        Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")
+    ] = Layout.auto,
+    nodes: Annotated[int, typer.Option("--nodes", help="Number of machines.")] = 1,
+    node_rank: Annotated[int, typer.Option("--node-rank", help="This machine's rank (0 = main).")] = 0,
+    main_process_ip: Annotated[
+        str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")
+    ] = None,
+    main_process_port: Annotated[int, typer.Option("--main-process-port", help="Rendezvous port.")] = 29500,
+    vllm_port: Annotated[int, typer.Option("--vllm-port", help="Port of the vLLM generation server.")] = 8000,
+    server_timeout: Annotated[
+        float, typer.Option("--server-timeout", help="Seconds to wait for the vLLM server.")
+    ] = 900.0,
+    resume: Annotated[
+        str, typer.Option("--resume", help="auto (last checkpoint), never, or a path.")
+    ] = "auto",
+    slurm: Annotated[
+        Path | None, typer.Option("--slurm", help="Write an sbatch script here; run nothing.")
+    ] = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train with GRPO (TRL) on a paper recipe: vLLM generation, accelerate + DeepSpeed ranks."""
+    from openrs_cli.train import recipes
+
+    if list_recipes:
+        rows = recipes.recipe_summaries()
+        if json_out:
+            typer.echo(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
+        else:
+            for name, description in rows:
+                typer.echo(f"{name:8s} {description}")
+        return
+    if show is not None:
+        typer.echo(recipes.recipe_text(show), nl=False)
+        return
+    from openrs_cli.train.run import TrainOptions
+
+    opts = TrainOptions(
+        exp=exp,
+        recipe=recipe,
+        config=config,
+        model=model,
+        dataset=dataset,
+        output_dir=output_dir,
+        loss=loss.value if loss else None,
+        beta=beta,
+        report_to=report_to,
+        sets=sets or [],
+        gpus=gpus,
+        layout=layout.value,
+        nodes=nodes,
+        node_rank=node_rank,
+        main_process_ip=main_process_ip,
+        main_process_port=main_process_port,
+        vllm_port=vllm_port,
+        resume=resume,
+        planning_only=dry_run or slurm is not None,
+    )
+    from openrs_cli.train.launch import launch
+
+    launch(opts, dry_run=dry_run, json_out=json_out, slurm=slurm, server_timeout=server_timeout)

@@ -1,0 +1,1 @@
+"""`openrs train`: recipes, config resolution, process layout, supervision and the training entry."""

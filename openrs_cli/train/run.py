@@ -1,0 +1,177 @@
+"""From `openrs train` options to a validated plan, then to running processes (or a dry run)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from openrs_cli.errors import BadInputError
+from openrs_cli.hardware import detect_gpus
+from openrs_cli.train import recipes
+from openrs_cli.train.layout import Plan, make_plan
+
+CONFIG_NAME = "openrs_config.yaml"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+@dataclass
+class TrainOptions:
+    exp: int | None = None
+    recipe: str | None = None
+    config: Path | None = None
+    model: str | None = None
+    dataset: str | None = None
+    output_dir: Path | None = None
+    loss: str | None = None
+    beta: float | None = None
+    report_to: str | None = None
+    sets: list[str] = field(default_factory=list)
+    gpus: str = "auto"
+    layout: str = "auto"
+    nodes: int = 1
+    node_rank: int = 0
+    main_process_ip: str | None = None
+    main_process_port: int = 29500
+    vllm_port: int = 8000
+    resume: str = "auto"
+    planning_only: bool = False  # --dry-run or --slurm: plan for GPUs that may not be here
+
+
+def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
+    chosen = [x for x in (opts.exp is not None, opts.recipe is not None, opts.config is not None) if x]
+    if len(chosen) > 1:
+        raise BadInputError("--exp, --recipe and --config are alternatives", "give only one of them")
+    if opts.config is not None:
+        return recipes.load_config_file(opts.config), str(opts.config)
+    if opts.exp is not None:
+        if opts.exp not in (1, 2, 3):
+            raise BadInputError(f"unknown experiment {opts.exp}", "the paper has experiments 1, 2 and 3")
+        return recipes.load_recipe(f"exp{opts.exp}"), f"exp{opts.exp}"
+    name = opts.recipe or "smoke"
+    return recipes.load_recipe(name), name
+
+
+def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str]]:
+    """The flat config with every override applied and unknown keys rejected."""
+    config, source = base_config(opts)
+    known = recipes.known_keys()
+    recipes.check_keys(config, known, source)
+    explicit = set(config) if opts.config is not None else set()
+    first_class = {
+        "model_name_or_path": opts.model,
+        "dataset_name": opts.dataset,
+        "output_dir": str(opts.output_dir) if opts.output_dir else None,
+        "loss_type": opts.loss,
+        "beta": opts.beta,
+        "report_to": opts.report_to,
+    }
+    for key, value in first_class.items():
+        if value is not None:
+            config[key] = value
+            explicit.add(key)
+    overrides = recipes.parse_set(opts.sets)
+    recipes.check_keys(overrides, known, "--set")
+    config.update(overrides)
+    explicit.update(overrides)
+    config = recipes.with_openrs_defaults(config)
+    config["output_dir"] = str(Path(config.get("output_dir") or "outputs/openrs-run").expanduser().resolve())
+    config["recipe"] = source
+    return config, frozenset(explicit)
+
+
+def gpu_count(requested: str, planning_only: bool) -> tuple[int, list[str]]:
+    found, _ = detect_gpus()
+    if requested == "auto":
+        return len(found), []
+    if not requested.isdigit():
+        raise BadInputError(f"--gpus must be a number or 'auto', got '{requested}'")
+    wanted = int(requested)
+    if wanted > len(found):
+        if planning_only:
+            return wanted, [f"planning for {wanted} GPUs; this machine has {len(found)}"]
+        raise BadInputError(
+            f"--gpus {wanted} but only {len(found)} GPU(s) are visible",
+            "lower --gpus, check CUDA_VISIBLE_DEVICES, or use --dry-run/--slurm to plan for another machine",
+        )
+    return wanted, []
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    if not output_dir.is_dir():
+        return None
+    steps = [
+        (int(m.group(1)), p)
+        for p in output_dir.iterdir()
+        if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
+    ]
+    return max(steps)[1] if steps else None
+
+
+def resume_point(resume: str, output_dir: Path) -> Path | None:
+    if resume == "never":
+        return None
+    if resume == "auto":
+        return last_checkpoint(output_dir)
+    path = Path(resume).expanduser()
+    if not (path / "trainer_state.json").is_file():
+        raise BadInputError(
+            f"--resume {resume} is not a checkpoint folder", "give a checkpoint-N folder, auto or never"
+        )
+    return path.resolve()
+
+
+def prepare(opts: TrainOptions) -> Plan:
+    """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
+    from openrs_cli.train.dataset import check_columns
+    from openrs_cli.train.validate import validate
+
+    config, explicit = resolve_config(opts)
+    gpus, notes = gpu_count(opts.gpus, opts.planning_only)
+    output_dir = Path(config["output_dir"])
+    plan = make_plan(
+        config,
+        gpus,
+        output_dir / CONFIG_NAME,
+        layout=opts.layout,
+        nodes=opts.nodes,
+        node_rank=opts.node_rank,
+        main_process_ip=opts.main_process_ip,
+        main_process_port=opts.main_process_port,
+        vllm_port=opts.vllm_port,
+        explicit_keys=explicit,
+    )
+    plan.notes[:0] = notes
+    plan.config = validate(plan.config, plan.training_processes)
+    resume = resume_point(opts.resume, output_dir)
+    plan.config["resume_from_checkpoint"] = str(resume) if resume else None
+    if resume:
+        plan.notes.append(f"resuming from {resume.name} in {output_dir}")
+    if not opts.planning_only:
+        check_columns(
+            str(plan.config["dataset_name"]),
+            str(plan.config["dataset_prompt_column"]),
+            str(plan.config["dataset_solution_column"]),
+        )
+    if plan.layout == "cpu" and plan.config.get("recipe") not in ("smoke",) and not opts.planning_only:
+        plan.notes.append("a full recipe on CPU will take days; use --recipe smoke or a GPU machine")
+    return plan
+
+
+def training_config(plan: Plan) -> dict[str, Any]:
+    """What the training entry reads: the plan's config without openrs-only bookkeeping keys."""
+    return {k: v for k, v in plan.config.items() if k != "recipe"}
+
+
+def write_config(plan: Plan) -> Path:
+    path = Path(plan.config_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    header = f"# resolved by openrs from {plan.config.get('recipe')}; rerun: openrs train --config {path}\n"
+    tmp.write_text(header + yaml.safe_dump(training_config(plan), sort_keys=False, allow_unicode=True))
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,131 @@
+"""Start the vLLM server and the training processes together, watch them, stop them together.
+
+If one dies the other is stopped; Ctrl-C stops both; the server's readiness is awaited with a
+clear timeout. Each child runs in its own process group so a stop reaches accelerate's workers too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from openrs_cli.errors import RuntimeFailure
+from openrs_cli.train.layout import ProcessSpec
+
+POLL_S = 0.5
+
+
+def http_ready(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return 200 <= response.status < 300
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    return check
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if openrs itself is killed (even with SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _start(spec: ProcessSpec, log_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, **spec.env}
+    out = None
+    if spec.log:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        out = open(log_dir / spec.log, "ab")  # noqa: SIM115 - closed when the process ends
+    return subprocess.Popen(
+        spec.argv,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT if out else None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after `grace_s`."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_together(
+    processes: list[ProcessSpec],
+    log_dir: Path,
+    ready: Callable[[], bool] | None = None,
+    ready_timeout_s: float = 900.0,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Run a plan's processes; returns the training exit code (0 on success) or raises RuntimeFailure."""
+    servers = [p for p in processes if p.role != "train"]
+    trainers = [p for p in processes if p.role == "train"]
+    running: list[tuple[ProcessSpec, subprocess.Popen]] = []
+    try:
+        for spec in servers:
+            proc = _start(spec, log_dir)
+            running.append((spec, proc))
+            say(f"started {spec.role} (pid {proc.pid}), log: {log_dir / spec.log if spec.log else 'stdout'}")
+        if servers and ready is not None:
+            deadline = time.monotonic() + ready_timeout_s
+            while not ready():
+                for spec, proc in running:
+                    if proc.poll() is not None:
+                        raise RuntimeFailure(
+                            f"{spec.role} server exited with code {proc.returncode} before it was ready",
+                            f"see {log_dir / (spec.log or '')}",
+                        )
+                if time.monotonic() > deadline:
+                    raise RuntimeFailure(
+                        f"{servers[0].role} server not ready after {ready_timeout_s:.0f} s",
+                        f"see {log_dir / (servers[0].log or '')}; raise --server-timeout for large models",
+                    )
+                time.sleep(POLL_S)
+            say("generation server is ready")
+        for spec in trainers:
+            running.append((spec, _start(spec, log_dir)))
+        while True:
+            for spec, proc in running:
+                code = proc.poll()
+                if code is None:
+                    continue
+                if spec.role == "train":
+                    if code != 0:
+                        raise RuntimeFailure(f"training exited with code {code}", "see the log above")
+                    return 0
+                raise RuntimeFailure(
+                    f"{spec.role} server died with code {code} during training; training was stopped",
+                    f"see {log_dir / (spec.log or '')}, then run the same command again to resume",
+                )
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        say("interrupted: stopping every process")
+        raise
+    finally:
+        for _, proc in reversed(running):
+            stop(proc)

@@ -1,0 +1,94 @@
+"""Check a resolved config before any process starts: types, cross-field rules, rewards."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from openrs_cli.errors import BadInputError
+from openrs_cli.rewards.registry import REWARDS, is_known
+from openrs_cli.train.fields import LOSS_TYPES, OPENRS_FIELDS
+
+
+def _field_types() -> dict[str, str]:
+    from trl import GRPOConfig, ModelConfig, ScriptArguments
+
+    types: dict[str, str] = {}
+    for cls in (GRPOConfig, ModelConfig, ScriptArguments):
+        for f in dataclasses.fields(cls):
+            types[f.name] = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return types
+
+
+def _coerce(key: str, value: Any, type_name: str) -> Any:
+    """Coerce scalars to the field's simple type; leave anything complex to TRL's parser."""
+    if value is None:
+        return None
+    simple = type_name.replace(" ", "").replace("|None", "").replace("None|", "")
+    try:
+        if simple == "bool" and not isinstance(value, bool):
+            raise ValueError
+        if simple == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if simple == "float" and not isinstance(value, bool):
+            return float(value)
+        if simple == "str" and isinstance(value, (dict, list)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadInputError(
+            f"'{key}' must be {simple}, got {value!r}", "fix the recipe or the --set value"
+        ) from None
+    return value
+
+
+def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
+    """Return the config with scalars coerced; raise BadInputError naming the first problem."""
+    types = _field_types()
+    out = {
+        k: _coerce(k, v, types[k]) if k in types and k not in OPENRS_FIELDS else v for k, v in config.items()
+    }
+    if not out.get("model_name_or_path"):
+        raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")
+    if not out.get("dataset_name"):
+        raise BadInputError("no dataset given", "pass --dataset or set dataset_name in the recipe")
+    rewards = out.get("reward_funcs") or []
+    if isinstance(rewards, str):
+        rewards = out["reward_funcs"] = [rewards]
+    if not rewards:
+        raise BadInputError("no reward functions", f"set reward_funcs to some of {', '.join(REWARDS)}")
+    for name in rewards:
+        if not is_known(name):
+            raise BadInputError(
+                f"unknown reward '{name}'", f"choose from {', '.join(REWARDS)} or a dotted path"
+            )
+    weights = out.get("reward_weights")
+    if weights is not None and len(weights) != len(rewards):
+        raise BadInputError(
+            f"reward_weights has {len(weights)} values for {len(rewards)} reward_funcs",
+            "give one weight each",
+        )
+    if out.get("loss_type", "dapo") not in LOSS_TYPES:
+        raise BadInputError(f"unknown loss_type '{out['loss_type']}'", f"choose from {', '.join(LOSS_TYPES)}")
+    for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
+        if int(out.get(key) or 0) < 1:
+            raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
+    if int(out["num_generations"]) < 2:
+        raise BadInputError("num_generations must be at least 2 (GRPO compares completions in a group)")
+    batch = (
+        int(out["per_device_train_batch_size"]) * int(out["gradient_accumulation_steps"]) * training_processes
+    )
+    if batch % int(out["num_generations"]):
+        raise BadInputError(
+            f"{batch} completions per step ({training_processes} processes x per_device_train_batch_size "
+            f"x gradient_accumulation_steps) is not a multiple of num_generations={out['num_generations']}",
+            "change the batch size or num_generations",
+        )
+    if float(out.get("beta") or 0) < 0:
+        raise BadInputError("beta must be >= 0")
+    if float(out.get("repetition_max_penalty", -1.0)) > 0:
+        raise BadInputError("repetition_max_penalty must be <= 0")
+    if int(out.get("max_steps") or -1) == 0:
+        raise BadInputError("max_steps must be positive (or -1 to use num_train_epochs)")
+    return out

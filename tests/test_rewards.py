@@ -1,0 +1,102 @@
+"""Reward functions: reference vs fixed behaviour, parallel scoring equal to serial, bounded time."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from openrs_cli.errors import BadInputError
+from openrs_cli.rewards import pool
+from openrs_cli.rewards.registry import REWARDS, build_reward, build_rewards
+
+
+def wrap(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def batch(shared_dir):
+    """72 completions (one step of the paper) from MATH solutions in think/answer tags, half wrong."""
+    rows = [json.loads(line) for line in (shared_dir / "data/bench/math500.jsonl").open()][:72]
+    completions, golds = [], []
+    for i, row in enumerate(rows):
+        answer = row["answer"] if i % 2 == 0 else f"{row['answer']}+1"
+        completions.append(
+            wrap(f"<think>\n{row['solution']}\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>")
+        )
+        golds.append(row["solution"])
+    return completions, golds
+
+
+def test_parallel_scoring_equals_serial(batch):
+    completions, golds = batch
+    options = {"cosine_max_len": 3584}
+    for name in ("accuracy", "accuracy_fixed", "cosine", "cosine_fixed", "length"):
+        serial = build_reward(name, {**options, "reward_workers": 1})(completions, solution=golds)
+        parallel = build_reward(name, {**options, "reward_workers": 2})(completions, solution=golds)
+        assert parallel == serial, name
+    accuracy = build_reward("accuracy", {})(completions, solution=golds)
+    assert sum(accuracy[0::2]) >= 30 and sum(accuracy[1::2]) <= 6  # right ones right, altered ones wrong
+
+
+def test_reference_and_fixed_variants_differ_only_where_documented():
+    unparseable_gold = ["the answer is whatever"]
+    assert build_reward("accuracy", {})([wrap("\\boxed{1}")], solution=unparseable_gold) == [1.0]
+    assert build_reward("accuracy_fixed", {})([wrap("\\boxed{1}")], solution=unparseable_gold) == [None]
+    sloppy = wrap("blah\n</think>\nno answer tags")
+    assert build_reward("format", {})([sloppy]) == [1.0]
+    assert build_reward("format_fixed", {})([sloppy]) == [0.0]
+    long_right = wrap("\\boxed{5}" + " pad" * 2000)  # 8009 characters, past max_len
+    ref = build_reward("cosine", {"cosine_max_len": 3584})([long_right], solution=["$5$"])[0]
+    fixed = build_reward("cosine_fixed", {"cosine_max_len": 3584})(
+        [long_right], solution=["$5$"], completion_ids=[[0] * 5000]
+    )[0]
+    assert fixed == pytest.approx(0.5)  # clamped: the longest right answer earns the minimum
+    assert ref != pytest.approx(0.5)  # the reference's unclamped cosine has wrapped around
+
+
+def test_every_registered_reward_builds_and_scores_a_batch():
+    completions = [
+        wrap("<think>\nStep 1: 2\n</think>\n<answer>\\boxed{2}</answer>"),
+        wrap("oops oops oops oops"),
+    ]
+    for name in REWARDS:
+        scores = build_reward(name, {})(
+            completions, solution=["$2$", "$3$"], completion_ids=[[1] * 9, [1] * 4]
+        )
+        assert len(scores) == 2 and all(s is None or isinstance(s, float) for s in scores), name
+
+
+def test_adversarial_answers_do_not_hang():
+    nasty = [
+        wrap("\\boxed{" + "9^{" * 60 + "9" + "}" * 60 + "}"),
+        wrap("\\boxed{" + "(" * 3000 + "1" + ")" * 3000 + "}"),
+        wrap("\\boxed{10^{10^{10^{10^{10}}}}!}"),
+    ]
+    start = time.monotonic()
+    scores = build_reward("accuracy", {"reward_workers": 2})(nasty, solution=["$2$"] * 3)
+    assert time.monotonic() - start < 60
+    assert scores == [0.0, 0.0, 0.0]
+
+
+def test_a_stuck_worker_is_abandoned_and_scores_wrong(monkeypatch):
+    monkeypatch.setattr(pool, "_check_chunk", _sleepy_chunk)
+    start = time.monotonic()
+    assert pool.check_many(["a", "b"], ["$1$", "$1$"], workers=2, hard_timeout_s=1) == [False, False]
+    assert time.monotonic() - start < 20
+
+
+def _sleepy_chunk(pairs, gold_first):
+    time.sleep(30)
+    return [True] * len(pairs)
+
+
+def test_dotted_path_and_unknown_names():
+    (fn,) = build_rewards(["tests.rewards_for_tests.vowel_share"], {})
+    assert fn(["aaaa", "bbbb"]) == [1.0, 0.0]
+    with pytest.raises(BadInputError):
+        build_reward("nosuchreward", {})
+    with pytest.raises(BadInputError):
+        build_reward("tests.rewards_for_tests.missing", {})

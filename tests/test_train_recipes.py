@@ -1,0 +1,230 @@
+"""The shipped recipes reproduce the paper (DESIGN.md section 2) and resolve as documented."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.cli_helpers import assert_invoke_error, invoke
+
+SYSTEM_PROMPT = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+    "The assistant first thinks about the reasoning process in the mind and then provides the user with "
+    "the answer, and put your final answer within \\boxed{} . The reasoning process and answer are enclosed "
+    "within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process "
+    "here </think> <answer> answer here </answer>. Note that respond by English, NOT use other languages."
+)
+# The paper's shared settings, with every TRL default that changed in 1.x set explicitly.
+PAPER_SHARED = {
+    "model_name_or_path": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
+    "learning_rate": 1e-6,
+    "lr_scheduler_type": "cosine_with_min_lr",
+    "lr_scheduler_kwargs": {"min_lr_rate": 0.1},
+    "warmup_steps": 0.1,
+    "bf16": True,
+    "gradient_checkpointing": True,
+    "per_device_train_batch_size": 6,
+    "gradient_accumulation_steps": 4,
+    "num_generations": 6,
+    "max_prompt_length": 512,
+    "temperature": 0.7,
+    "vllm_max_model_length": 4608,
+    "max_steps": 500,
+    "save_steps": 50,
+    "seed": 42,
+    "beta": 0.04,
+    "loss_type": "bnpo",
+    "scale_rewards": "group",
+    "use_vllm": True,
+    "vllm_mode": "server",
+    "system_prompt": SYSTEM_PROMPT,
+}
+PAPER_EXPERIMENTS = {
+    1: {"dataset_name": "knoveleng/open-s1", "reward_funcs": ["accuracy", "format"],
+        "reward_weights": [1.0, 1.0], "max_completion_length": 4096},
+    2: {"dataset_name": "knoveleng/open-rs", "reward_funcs": ["accuracy", "format"],
+        "reward_weights": [1.0, 1.0], "max_completion_length": 3584},
+    3: {"dataset_name": "knoveleng/open-rs", "reward_funcs": ["format", "cosine"],
+        "reward_weights": [1.0, 2.0], "max_completion_length": 3584, "cosine_max_len": 3584},
+}  # fmt: skip
+
+
+def dry_run(capsys, *args: str) -> dict:
+    code, out, err = invoke(capsys, "train", *args, "--dry-run", "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("exp", [1, 2, 3])
+def test_paper_experiments_resolve_to_the_papers_settings(capsys, exp):
+    plan = dry_run(capsys, "--exp", str(exp), "--gpus", "4")
+    expected = {**PAPER_SHARED, **PAPER_EXPERIMENTS[exp]}
+    got = {key: plan["config"].get(key) for key in expected}
+    assert got == expected
+    # 3 ranks x 6 per device x 4 accumulation = 72 completions = 12 prompts of 6 per optimiser step
+    assert plan["training_processes"] * 6 * 4 == 72
+
+
+def test_exp3_on_four_gpus_is_the_papers_server_layout(capsys):
+    plan = dry_run(capsys, "--exp", "3", "--gpus", "4")
+    assert plan["layout"] == "server" and plan["training_processes"] == 3 and plan["vllm_gpus"] == [3]
+    vllm, train = plan["processes"]
+    assert vllm["argv"][:2] == ["trl", "vllm-serve"] and vllm["env"] == {"CUDA_VISIBLE_DEVICES": "3"}
+    assert (
+        "--max_model_len" in vllm["argv"]
+        and vllm["argv"][vllm["argv"].index("--max_model_len") + 1] == "4608"
+    )
+    assert train["env"] == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
+    assert train["argv"][:2] == ["accelerate", "launch"]
+    assert train["argv"][train["argv"].index("--num_processes") + 1] == "3"
+    assert train["argv"][train["argv"].index("--config_file") + 1].endswith("zero2.yaml")
+    assert plan["commands"] == [vllm["argv"], train["argv"]]
+    assert plan["config"]["vllm_server_port"] == 8000
+
+
+def test_qwen3_recipe_is_exp3_on_qwen3_for_400_steps(capsys):
+    exp3 = dry_run(capsys, "--exp", "3", "--gpus", "4")["config"]
+    qwen3 = dry_run(capsys, "--recipe", "qwen3", "--gpus", "4")["config"]
+    assert qwen3["model_name_or_path"] == "Qwen/Qwen3-1.7B" and qwen3["max_steps"] == 400
+    ignore = {"model_name_or_path", "max_steps", "output_dir", "recipe", "recipe_description"}
+    assert {k: v for k, v in qwen3.items() if k not in ignore} == {
+        k: v for k, v in exp3.items() if k not in ignore
+    }
+
+
+@pytest.mark.parametrize(
+    ("gpus", "extra", "layout", "ranks", "vllm"),
+    [
+        ("1", [], "colocate", 1, []),
+        ("8", [], "server", 7, [7]),
+        ("4", ["--layout", "colocate"], "colocate", 4, []),
+        ("2", ["--nodes", "2", "--main-process-ip", "10.0.0.1"], "colocate", 4, []),
+        ("0", [], "cpu", 1, []),
+    ],
+)
+def test_layout_is_sized_to_the_gpus(capsys, gpus, extra, layout, ranks, vllm):
+    plan = dry_run(capsys, "--exp", "3", "--gpus", gpus, *extra)
+    assert (plan["layout"], plan["training_processes"], plan["vllm_gpus"]) == (layout, ranks, vllm)
+    if layout == "colocate":
+        assert (
+            plan["config"]["vllm_mode"] == "colocate" and plan["config"]["vllm_gpu_memory_utilization"] == 0.3
+        )
+    if layout == "cpu":
+        assert plan["config"]["use_vllm"] is False and plan["config"]["use_cpu"] is True
+        assert any("CPU" in note for note in plan["notes"])
+
+
+def test_first_class_options_and_set_override_the_recipe(capsys, tmp_path):
+    plan = dry_run(
+        capsys, "--exp", "3", "--gpus", "4", "--model", str(tmp_path), "--dataset", "me/my-data",
+        "--output-dir", str(tmp_path / "out"), "--loss", "dapo", "--beta", "0", "--set", "learning_rate=2e-6",
+        "--set", "reward_weights=[1.0, 1.0]",
+    )  # fmt: skip
+    config = plan["config"]
+    assert config["model_name_or_path"] == str(tmp_path) and config["dataset_name"] == "me/my-data"
+    assert config["output_dir"] == str(tmp_path / "out")
+    assert (config["loss_type"], config["beta"], config["learning_rate"]) == ("dapo", 0.0, 2e-6)
+    assert config["reward_weights"] == [1.0, 1.0]
+
+
+def test_list_and_show(capsys):
+    code, out, _ = invoke(capsys, "train", "--list")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == ["exp1", "exp2", "exp3", "qwen3", "smoke"]
+    code, out, _ = invoke(capsys, "train", "--show", "exp3")
+    assert code == 0 and yaml.safe_load(out)["reward_funcs"] == ["format", "cosine"]
+
+
+def test_user_config_file_runs_as_given(capsys, tmp_path):
+    code, out, _ = invoke(capsys, "train", "--show", "smoke")
+    mine = yaml.safe_load(out)
+    mine["learning_rate"] = 3e-5
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(mine))
+    plan = dry_run(capsys, "--config", str(path), "--gpus", "0")
+    assert plan["config"]["learning_rate"] == 3e-5 and plan["config"]["recipe"] == str(path)
+
+
+def test_slurm_writes_an_sbatch_script_and_the_config(capsys, tmp_path):
+    script = tmp_path / "job.sbatch"
+    code, out, err = invoke(
+        capsys, "train", "--exp", "3", "--gpus", "8", "--nodes", "2", "--main-process-ip", "10.1.1.1",
+        "--output-dir", str(tmp_path / "out"), "--slurm", str(script),
+    )  # fmt: skip
+    assert code == 0, err
+    text = script.read_text()
+    assert "#SBATCH --nodes=2" in text and "#SBATCH --gres=gpu:8" in text
+    assert "--node-rank $SLURM_NODEID" in text and "--layout colocate" in text
+    written = yaml.safe_load((tmp_path / "out" / "openrs_config.yaml").read_text())
+    assert written["reward_funcs"] == ["format", "cosine"] and "recipe" not in written
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--exp", "4"], ["unknown experiment 4"]),
+        (["--recipe", "exp33"], ["unknown recipe 'exp33'", "exp3"]),
+        (["--exp", "3", "--recipe", "smoke"], ["alternatives"]),
+        (["--exp", "3", "--set", "learning_rat=1e-6"], ["unknown key 'learning_rat'", "learning_rate"]),
+        (["--exp", "3", "--set", "noequals"], ["key=value"]),
+        (["--exp", "3", "--set", "max_steps=abc"], ["'max_steps' must be int"]),
+        (["--exp", "3", "--set", "reward_funcs=[format, nosuch]"], ["unknown reward 'nosuch'"]),
+        (["--exp", "3", "--set", "num_generations=5"], ["not a multiple of num_generations=5"]),
+        (["--exp", "3", "--gpus", "many"], ["--gpus must be a number"]),
+        (["--exp", "3", "--layout", "server", "--gpus", "1"], ["at least 2 GPUs"]),
+        (["--exp", "3", "--nodes", "2", "--gpus", "4"], ["--main-process-ip"]),
+        (["--exp", "3", "--layout", "weird"], ["weird"]),
+        (["--resume", "/nonexistent/checkpoint-5"], ["not a checkpoint folder"]),
+    ],
+)
+def test_bad_train_input_is_one_line_exit_2(capsys, args, needles):
+    assert_invoke_error(invoke(capsys, "train", *args, "--dry-run"), 2, *needles)
+
+
+def test_malformed_user_yaml(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rate: [1e-6\nbeta: 0.04\n")
+    assert_invoke_error(
+        invoke(capsys, "train", "--config", str(bad), "--dry-run"), 2, "not valid YAML", "line"
+    )
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    assert_invoke_error(invoke(capsys, "train", "--config", str(listy), "--dry-run"), 2, "YAML mapping")
+
+
+def test_more_gpus_than_found_is_refused_outside_planning(capsys, tmp_path):
+    line = assert_invoke_error(
+        invoke(capsys, "train", "--exp", "3", "--gpus", "64", "--output-dir", str(tmp_path)), 2, "--gpus 64"
+    )
+    assert "visible" in line
+    assert not (tmp_path / "openrs_config.yaml").exists()  # nothing written before validation passes
+
+
+@pytest.mark.parametrize(
+    ("dataset", "content", "needle"),
+    [
+        ("/nonexistent/data.jsonl", None, "was not found"),
+        ("noproblem.jsonl", '{"question": "1+1?", "answer": "2"}\n', "no 'problem' column"),
+        ("empty.jsonl", "", "is empty"),
+    ],
+)
+def test_bad_datasets_are_caught_before_training(capsys, tmp_path, dataset, content, needle):
+    path = dataset if content is None else str(tmp_path / dataset)
+    if content is not None:
+        (tmp_path / dataset).write_text(content)
+    args = [
+        "train",
+        "--recipe",
+        "smoke",
+        "--dataset",
+        path,
+        "--gpus",
+        "0",
+        "--output-dir",
+        str(tmp_path / "o"),
+    ]
+    assert_invoke_error(invoke(capsys, *args), 2, needle)
+    assert not (tmp_path / "o").exists()

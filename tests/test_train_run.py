@@ -1,0 +1,87 @@
+"""A real GRPO run on CPU (TRL, tiny model, ../shared data), killed after its first checkpoint and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cli_helpers import REPO, run_openrs
+
+
+@pytest.fixture(scope="module")
+def train_args(tiny_model, shared_dir):
+    return [
+        "train", "--recipe", "smoke", "--gpus", "0", "--model", str(tiny_model),
+        "--dataset", str(shared_dir / "data/train/deepscaler_sub1209.jsonl"),
+        "--set", "max_completion_length=256", "--set", "max_steps=6", "--set", "save_steps=2",
+        "--set", "reward_funcs=[tests.rewards_for_tests.vowel_share, format]",
+    ]  # fmt: skip
+
+
+def history(run_dir, step):
+    state = json.loads((run_dir / f"checkpoint-{step}" / "trainer_state.json").read_text())
+    return [(h["step"], h["loss"], h["reward"], h["grad_norm"]) for h in state["log_history"] if "loss" in h]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(train_args, tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "run-a"
+    result = run_openrs(*train_args, "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_cpu_run_trains_and_writes_checkpoints_and_config(uninterrupted, tiny_model):
+    import torch
+    from safetensors.torch import load_file
+
+    assert sorted(p.name for p in uninterrupted.glob("checkpoint-*")) == [
+        "checkpoint-2",
+        "checkpoint-4",
+        "checkpoint-6",
+    ]
+    steps = history(uninterrupted, 6)
+    assert [s[0] for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert any(abs(s[3]) > 0 for s in steps)  # real gradients flowed
+    before, after = (
+        load_file(tiny_model / "model.safetensors"),
+        load_file(uninterrupted / "model.safetensors"),
+    )
+    assert any(not torch.equal(before[k], after[k]) for k in before if k in after)
+    config = (uninterrupted / "openrs_config.yaml").read_text()
+    assert "use_cpu: true" in config and "vowel_share" in config
+
+
+def test_killed_run_resumes_from_its_checkpoint_to_the_same_trace(train_args, uninterrupted, tmp_path):
+    out = tmp_path / "run-b"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "openrs_cli", *train_args, "--output-dir", str(out)]
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (out / "checkpoint-2" / "trainer_state.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "run ended before its first checkpoint"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(2)  # the training child dies with its parent (PR_SET_PDEATHSIG)
+    assert not (out / "checkpoint-6").exists()
+
+    resumed = run_openrs(*train_args, "--output-dir", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from checkpoint-" in resumed.stderr
+    assert history(out, 6) == history(uninterrupted, 6)
+
+
+def test_resume_never_starts_over(train_args, uninterrupted, tmp_path):
+    result = run_openrs(
+        *train_args, "--output-dir", str(uninterrupted), "--resume", "never", "--dry-run", "--json"
+    )
+    assert json.loads(result.stdout)["config"]["resume_from_checkpoint"] is None
+    result = run_openrs(*train_args, "--output-dir", str(uninterrupted), "--dry-run", "--json")
+    assert json.loads(result.stdout)["config"]["resume_from_checkpoint"].endswith("checkpoint-6")

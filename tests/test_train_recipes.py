@@ -228,3 +228,23 @@ def test_bad_datasets_are_caught_before_training(capsys, tmp_path, dataset, cont
     ]
     assert_invoke_error(invoke(capsys, *args), 2, needle)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name", ["exp1", "exp2", "exp3", "qwen3", "smoke"])
+def test_shipped_recipes_are_read_by_trls_own_parser(name):
+    from importlib import resources
+
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    from openrs_cli.train.entry import script_arguments_class
+
+    path = str(resources.files("openrs_cli.recipes") / f"{name}.yaml")
+    parser = TrlParser((script_arguments_class(), GRPOConfig, ModelConfig))
+    # this machine has no GPU: bf16 is switched off on the command line, as a CPU plan does
+    script, training, model = parser.parse_args_and_config(args=["--config", path, "--bf16", "false"])
+    recipe = yaml.safe_load(resources.files("openrs_cli.recipes").joinpath(f"{name}.yaml").read_text())
+    assert script.reward_funcs == recipe["reward_funcs"]
+    assert training.reward_weights == recipe["reward_weights"]
+    assert (training.beta, training.loss_type) == (recipe["beta"], recipe["loss_type"])
+    assert model.model_name_or_path == recipe["model_name_or_path"]
+    assert script.system_prompt == recipe["system_prompt"]

@@ -85,3 +85,33 @@ def test_resume_never_starts_over(train_args, uninterrupted, tmp_path):
     assert json.loads(result.stdout)["config"]["resume_from_checkpoint"] is None
     result = run_openrs(*train_args, "--output-dir", str(uninterrupted), "--dry-run", "--json")
     assert json.loads(result.stdout)["config"]["resume_from_checkpoint"].endswith("checkpoint-6")
+
+
+def _entry_pids(marker: str) -> list[int]:
+    pids = []
+    for proc in os.listdir("/proc"):
+        if proc.isdigit():
+            try:
+                cmdline = open(f"/proc/{proc}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            if "openrs_cli.train.entry" in cmdline and marker in cmdline:
+                pids.append(int(proc))
+    return pids
+
+
+def test_ctrl_c_stops_training_and_exits_130(train_args, tmp_path):
+    out = tmp_path / "run-int"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "openrs_cli", *train_args, "--set", "max_steps=500", "--output-dir", str(out)]
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _entry_pids(str(out)):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    time.sleep(1)
+    assert _entry_pids(str(out)) == []

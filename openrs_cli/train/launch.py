@@ -53,7 +53,7 @@ def launch(
     ready = None
     if plan.layout == "server":
         port = plan.config.get("vllm_server_port", 8000)
-        ready = http_ready(f"http://127.0.0.1:{port}/health/")
+        ready = http_ready(f"http://127.0.0.1:{port}/health")
     log_dir = Path(plan.config["output_dir"])
     code = run_together(
         plan.processes, log_dir, ready, server_timeout, say=lambda m: typer.echo(f"openrs: {m}", err=True)

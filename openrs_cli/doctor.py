@@ -20,9 +20,20 @@ from openrs_cli import __version__
 from openrs_cli.hardware import detect_gpus
 
 STACK = [
-    "torch", "transformers", "trl", "accelerate", "datasets", "lighteval", "math-verify",
-    "huggingface-hub", "typer", "vllm", "deepspeed", "flash-attn", "liger-kernel",
-]  # fmt: skip
+    "torch",
+    "transformers",
+    "trl",
+    "accelerate",
+    "datasets",
+    "lighteval",
+    "math-verify",
+    "huggingface-hub",
+    "typer",
+    "vllm",
+    "deepspeed",
+    "flash-attn",
+    "liger-kernel",
+]
 OPTIONAL_MODULES = {
     "vllm": "vllm",
     "deepspeed": "deepspeed",

@@ -97,9 +97,7 @@ def _torch_gpus() -> list[Gpu]:
     out = []
     for i in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(i)
-        out.append(
-            Gpu(i, i, props.name, props.total_memory // (1024 * 1024), str(getattr(props, "uuid", "")))
-        )
+        out.append(Gpu(i, i, props.name, props.total_memory // (1024 * 1024), str(getattr(props, "uuid", ""))))
     return out
 
 

@@ -24,9 +24,7 @@ def test_bash_completion_offers_commands_and_options():
         f"source {script}; COMP_WORDS=(openrs doc); COMP_CWORD=1; _openrs; echo ${{COMPREPLY[@]}};"
         "COMP_WORDS=(openrs doctor --js); COMP_CWORD=2; _openrs; echo ${COMPREPLY[@]}"
     )
-    out = subprocess.run(
-        ["bash", "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["doctor", "--json"]
 
 

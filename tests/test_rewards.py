@@ -23,9 +23,7 @@ def batch(shared_dir):
     completions, golds = [], []
     for i, row in enumerate(rows):
         answer = row["answer"] if i % 2 == 0 else f"{row['answer']}+1"
-        completions.append(
-            wrap(f"<think>\n{row['solution']}\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>")
-        )
+        completions.append(wrap(f"<think>\n{row['solution']}\n</think>\n<answer>\n\\boxed{{{answer}}}\n</answer>"))
         golds.append(row["solution"])
     return completions, golds
 
@@ -63,9 +61,7 @@ def test_every_registered_reward_builds_and_scores_a_batch():
         wrap("oops oops oops oops"),
     ]
     for name in REWARDS:
-        scores = build_reward(name, {})(
-            completions, solution=["$2$", "$3$"], completion_ids=[[1] * 9, [1] * 4]
-        )
+        scores = build_reward(name, {})(completions, solution=["$2$", "$3$"], completion_ids=[[1] * 9, [1] * 4])
         assert len(scores) == 2 and all(s is None or isinstance(s, float) for s in scores), name
 
 

@@ -42,13 +42,26 @@ PAPER_SHARED = {
     "system_prompt": SYSTEM_PROMPT,
 }
 PAPER_EXPERIMENTS = {
-    1: {"dataset_name": "knoveleng/open-s1", "reward_funcs": ["accuracy", "format"],
-        "reward_weights": [1.0, 1.0], "max_completion_length": 4096},
-    2: {"dataset_name": "knoveleng/open-rs", "reward_funcs": ["accuracy", "format"],
-        "reward_weights": [1.0, 1.0], "max_completion_length": 3584},
-    3: {"dataset_name": "knoveleng/open-rs", "reward_funcs": ["format", "cosine"],
-        "reward_weights": [1.0, 2.0], "max_completion_length": 3584, "cosine_max_len": 3584},
-}  # fmt: skip
+    1: {
+        "dataset_name": "knoveleng/open-s1",
+        "reward_funcs": ["accuracy", "format"],
+        "reward_weights": [1.0, 1.0],
+        "max_completion_length": 4096,
+    },
+    2: {
+        "dataset_name": "knoveleng/open-rs",
+        "reward_funcs": ["accuracy", "format"],
+        "reward_weights": [1.0, 1.0],
+        "max_completion_length": 3584,
+    },
+    3: {
+        "dataset_name": "knoveleng/open-rs",
+        "reward_funcs": ["format", "cosine"],
+        "reward_weights": [1.0, 2.0],
+        "max_completion_length": 3584,
+        "cosine_max_len": 3584,
+    },
+}
 
 
 def dry_run(capsys, *args: str) -> dict:
@@ -72,10 +85,7 @@ def test_exp3_on_four_gpus_is_the_papers_server_layout(capsys):
     assert plan["layout"] == "server" and plan["training_processes"] == 3 and plan["vllm_gpus"] == [3]
     vllm, train = plan["processes"]
     assert vllm["argv"][:2] == ["trl", "vllm-serve"] and vllm["env"] == {"CUDA_VISIBLE_DEVICES": "3"}
-    assert (
-        "--max_model_len" in vllm["argv"]
-        and vllm["argv"][vllm["argv"].index("--max_model_len") + 1] == "4608"
-    )
+    assert "--max_model_len" in vllm["argv"] and vllm["argv"][vllm["argv"].index("--max_model_len") + 1] == "4608"
     assert train["env"] == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
     assert train["argv"][:2] == ["accelerate", "launch"]
     assert train["argv"][train["argv"].index("--num_processes") + 1] == "3"
@@ -89,9 +99,7 @@ def test_qwen3_recipe_is_exp3_on_qwen3_for_400_steps(capsys):
     qwen3 = dry_run(capsys, "--recipe", "qwen3", "--gpus", "4")["config"]
     assert qwen3["model_name_or_path"] == "Qwen/Qwen3-1.7B" and qwen3["max_steps"] == 400
     ignore = {"model_name_or_path", "max_steps", "output_dir", "recipe", "recipe_description"}
-    assert {k: v for k, v in qwen3.items() if k not in ignore} == {
-        k: v for k, v in exp3.items() if k not in ignore
-    }
+    assert {k: v for k, v in qwen3.items() if k not in ignore} == {k: v for k, v in exp3.items() if k not in ignore}
 
 
 @pytest.mark.parametrize(
@@ -108,9 +116,7 @@ def test_layout_is_sized_to_the_gpus(capsys, gpus, extra, layout, ranks, vllm):
     plan = dry_run(capsys, "--exp", "3", "--gpus", gpus, *extra)
     assert (plan["layout"], plan["training_processes"], plan["vllm_gpus"]) == (layout, ranks, vllm)
     if layout == "colocate":
-        assert (
-            plan["config"]["vllm_mode"] == "colocate" and plan["config"]["vllm_gpu_memory_utilization"] == 0.3
-        )
+        assert plan["config"]["vllm_mode"] == "colocate" and plan["config"]["vllm_gpu_memory_utilization"] == 0.3
     if layout == "cpu":
         assert plan["config"]["use_vllm"] is False and plan["config"]["use_cpu"] is True
         assert any("CPU" in note for note in plan["notes"])
@@ -118,10 +124,26 @@ def test_layout_is_sized_to_the_gpus(capsys, gpus, extra, layout, ranks, vllm):
 
 def test_first_class_options_and_set_override_the_recipe(capsys, tmp_path):
     plan = dry_run(
-        capsys, "--exp", "3", "--gpus", "4", "--model", str(tmp_path), "--dataset", "me/my-data",
-        "--output-dir", str(tmp_path / "out"), "--loss", "dapo", "--beta", "0", "--set", "learning_rate=2e-6",
-        "--set", "reward_weights=[1.0, 1.0]",
-    )  # fmt: skip
+        capsys,
+        "--exp",
+        "3",
+        "--gpus",
+        "4",
+        "--model",
+        str(tmp_path),
+        "--dataset",
+        "me/my-data",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--loss",
+        "dapo",
+        "--beta",
+        "0",
+        "--set",
+        "learning_rate=2e-6",
+        "--set",
+        "reward_weights=[1.0, 1.0]",
+    )
     config = plan["config"]
     assert config["model_name_or_path"] == str(tmp_path) and config["dataset_name"] == "me/my-data"
     assert config["output_dir"] == str(tmp_path / "out")
@@ -151,9 +173,21 @@ def test_user_config_file_runs_as_given(capsys, tmp_path):
 def test_slurm_writes_an_sbatch_script_and_the_config(capsys, tmp_path):
     script = tmp_path / "job.sbatch"
     code, out, err = invoke(
-        capsys, "train", "--exp", "3", "--gpus", "8", "--nodes", "2", "--main-process-ip", "10.1.1.1",
-        "--output-dir", str(tmp_path / "out"), "--slurm", str(script),
-    )  # fmt: skip
+        capsys,
+        "train",
+        "--exp",
+        "3",
+        "--gpus",
+        "8",
+        "--nodes",
+        "2",
+        "--main-process-ip",
+        "10.1.1.1",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--slurm",
+        str(script),
+    )
     assert code == 0, err
     text = script.read_text()
     assert "#SBATCH --nodes=2" in text and "#SBATCH --gres=gpu:8" in text
@@ -187,9 +221,7 @@ def test_bad_train_input_is_one_line_exit_2(capsys, args, needles):
 def test_malformed_user_yaml(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rate: [1e-6\nbeta: 0.04\n")
-    assert_invoke_error(
-        invoke(capsys, "train", "--config", str(bad), "--dry-run"), 2, "not valid YAML", "line"
-    )
+    assert_invoke_error(invoke(capsys, "train", "--config", str(bad), "--dry-run"), 2, "not valid YAML", "line")
     listy = tmp_path / "list.yaml"
     listy.write_text("- a\n- b\n")
     assert_invoke_error(invoke(capsys, "train", "--config", str(listy), "--dry-run"), 2, "YAML mapping")

@@ -17,11 +17,24 @@ from tests.cli_helpers import REPO, run_openrs
 @pytest.fixture(scope="module")
 def train_args(tiny_model, shared_dir):
     return [
-        "train", "--recipe", "smoke", "--gpus", "0", "--model", str(tiny_model),
-        "--dataset", str(shared_dir / "data/train/deepscaler_sub1209.jsonl"),
-        "--set", "max_completion_length=256", "--set", "max_steps=6", "--set", "save_steps=2",
-        "--set", "reward_funcs=[tests.rewards_for_tests.vowel_share, format]",
-    ]  # fmt: skip
+        "train",
+        "--recipe",
+        "smoke",
+        "--gpus",
+        "0",
+        "--model",
+        str(tiny_model),
+        "--dataset",
+        str(shared_dir / "data/train/deepscaler_sub1209.jsonl"),
+        "--set",
+        "max_completion_length=256",
+        "--set",
+        "max_steps=6",
+        "--set",
+        "save_steps=2",
+        "--set",
+        "reward_funcs=[tests.rewards_for_tests.vowel_share, format]",
+    ]
 
 
 def history(run_dir, step):
@@ -79,9 +92,7 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_same_trace(train_args, un
 
 
 def test_resume_never_starts_over(train_args, uninterrupted, tmp_path):
-    result = run_openrs(
-        *train_args, "--output-dir", str(uninterrupted), "--resume", "never", "--dry-run", "--json"
-    )
+    result = run_openrs(*train_args, "--output-dir", str(uninterrupted), "--resume", "never", "--dry-run", "--json")
     assert json.loads(result.stdout)["config"]["resume_from_checkpoint"] is None
     result = run_openrs(*train_args, "--output-dir", str(uninterrupted), "--dry-run", "--json")
     assert json.loads(result.stdout)["config"]["resume_from_checkpoint"].endswith("checkpoint-6")
@@ -92,7 +103,8 @@ def _entry_pids(marker: str) -> list[int]:
     for proc in os.listdir("/proc"):
         if proc.isdigit():
             try:
-                cmdline = open(f"/proc/{proc}/cmdline", "rb").read().decode(errors="replace")
+                with open(f"/proc/{proc}/cmdline", "rb") as fh:
+                    cmdline = fh.read().decode(errors="replace")
             except OSError:
                 continue
             if "openrs_cli.train.entry" in cmdline and marker in cmdline:
@@ -103,7 +115,16 @@ def _entry_pids(marker: str) -> list[int]:
 def test_ctrl_c_stops_training_and_exits_130(train_args, tmp_path):
     out = tmp_path / "run-int"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    argv = [sys.executable, "-m", "openrs_cli", *train_args, "--set", "max_steps=500", "--output-dir", str(out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "openrs_cli",
+        *train_args,
+        "--set",
+        "max_steps=500",
+        "--output-dir",
+        str(out),
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not _entry_pids(str(out)):

@@ -48,10 +48,7 @@ def test_server_is_awaited_then_stopped_when_training_ends(tmp_path):
         ProcessSpec("train", [PY, "-c", f"open({str(marker)!r}, 'w').write('ok')"]),
     ]
     messages: list[str] = []
-    assert (
-        run_together(procs, tmp_path, http_ready(f"http://127.0.0.1:{port}/health/"), 30, messages.append)
-        == 0
-    )
+    assert run_together(procs, tmp_path, http_ready(f"http://127.0.0.1:{port}/health/"), 30, messages.append) == 0
     assert marker.read_text() == "ok"
     assert "generation server is ready" in messages
     with pytest.raises(OSError):
@@ -98,6 +95,4 @@ def test_readiness_timeout_names_the_log(tmp_path):
 
 def test_failed_training_is_a_runtime_failure(tmp_path):
     with pytest.raises(RuntimeFailure, match="training exited with code 7"):
-        run_together(
-            [ProcessSpec("train", [PY, "-c", "raise SystemExit(7)"])], tmp_path, None, 1, lambda _: None
-        )
+        run_together([ProcessSpec("train", [PY, "-c", "raise SystemExit(7)"])], tmp_path, None, 1, lambda _: None)

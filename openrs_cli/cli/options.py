@@ -11,9 +11,7 @@ from typing import Annotated
 import typer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the plan and exit without starting anything.")
-]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan and exit without starting anything.")]
 GpusOpt = Annotated[
     str,
     typer.Option("--gpus", help="Number of GPUs to use, or 'auto' for every visible GPU."),

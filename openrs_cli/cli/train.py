@@ -32,17 +32,13 @@ def train(
     recipe: Annotated[str | None, typer.Option("--recipe", help="A shipped recipe (see --list).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Your own recipe YAML file.")] = None,
     list_recipes: Annotated[bool, typer.Option("--list", help="List the shipped recipes and exit.")] = False,
-    show: Annotated[
-        str | None, typer.Option("--show", help="Print a recipe's YAML to copy and edit.")
-    ] = None,
+    show: Annotated[str | None, typer.Option("--show", help="Print a recipe's YAML to copy and edit.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Hub model id or local folder.")] = None,
     dataset: Annotated[
         str | None,
         typer.Option("--dataset", help="Hub dataset id, local file, or 'openrs data prepare' folder."),
     ] = None,
-    output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", help="Checkpoints and logs go here.")
-    ] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Checkpoints and logs go here.")] = None,
     loss: Annotated[Loss | None, typer.Option("--loss", help="GRPO loss aggregation (paper: bnpo).")] = None,
     beta: Annotated[float | None, typer.Option("--beta", help="KL coefficient (paper: 0.04).")] = None,
     report_to: Annotated[
@@ -52,25 +48,17 @@ def train(
         list[str] | None, typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.")
     ] = None,
     gpus: GpusOpt = "auto",
-    layout: Annotated[
-        Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")
-    ] = Layout.auto,
+    layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
     nodes: Annotated[int, typer.Option("--nodes", help="Number of machines.")] = 1,
     node_rank: Annotated[int, typer.Option("--node-rank", help="This machine's rank (0 = main).")] = 0,
-    main_process_ip: Annotated[
-        str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")
-    ] = None,
+    main_process_ip: Annotated[str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")] = None,
     main_process_port: Annotated[int, typer.Option("--main-process-port", help="Rendezvous port.")] = 29500,
     vllm_port: Annotated[int, typer.Option("--vllm-port", help="Port of the vLLM generation server.")] = 8000,
     server_timeout: Annotated[
         float, typer.Option("--server-timeout", help="Seconds to wait for the vLLM server.")
     ] = 900.0,
-    resume: Annotated[
-        str, typer.Option("--resume", help="auto (last checkpoint), never, or a path.")
-    ] = "auto",
-    slurm: Annotated[
-        Path | None, typer.Option("--slurm", help="Write an sbatch script here; run nothing.")
-    ] = None,
+    resume: Annotated[str, typer.Option("--resume", help="auto (last checkpoint), never, or a path.")] = "auto",
+    slurm: Annotated[Path | None, typer.Option("--slurm", help="Write an sbatch script here; run nothing.")] = None,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -6,38 +6,30 @@ a worker that still overruns `hard_timeout_s` is abandoned and that answer score
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
-from concurrent.futures.process import BrokenProcessPool
 
+from openrs_cli.parallel import BoundedPool
 from openrs_cli.rewards.verify import check_answer
 
-_POOL: ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
+_POOL: BoundedPool | None = None
 
 
 def default_workers() -> int:
     return max(1, min(16, (os.cpu_count() or 1)))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    global _POOL, _POOL_SIZE
-    if _POOL is None or workers != _POOL_SIZE:
+def _pool(workers: int) -> BoundedPool:
+    global _POOL
+    if _POOL is None or _POOL.workers != workers:
         shutdown()
-        # spawn: never fork a process that may hold CUDA state or threads
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        _POOL_SIZE = workers
+        _POOL = BoundedPool(workers)
     return _POOL
 
 
 def shutdown() -> None:
     global _POOL
     if _POOL is not None:
-        for process in list((getattr(_POOL, "_processes", None) or {}).values()):
-            process.terminate()  # a worker stuck in sympy would otherwise outlive the pool
-        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL.shutdown()
         _POOL = None
 
 
@@ -58,25 +50,8 @@ def check_many(
         return _check_chunk(pairs, gold_first)
     size = max(1, -(-len(pairs) // (workers * 2)))
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-    results: list[list[bool | None] | None] = [None] * len(chunks)
-    pending = list(range(len(chunks)))
-    broken: dict[int, int] = {}
-    while pending:
-        futures = {i: _pool(workers).submit(_check_chunk, chunks[i], gold_first) for i in pending}
-        pending = []
-        for i, future in futures.items():
-            try:
-                results[i] = future.result(timeout=hard_timeout_s * len(chunks[i]))
-            except FuturesTimeout:
-                results[i] = [False] * len(chunks[i])  # the stuck chunk scores wrong
-                shutdown()  # drop the stuck worker with its pool
-                pending = [j for j in futures if j > i]  # resubmit the rest to a fresh pool
-                break
-            except BrokenProcessPool:  # a worker died; a chunk that kills two pools scores wrong
-                shutdown()
-                broken[i] = broken.get(i, 0) + 1
-                if broken[i] >= 2:
-                    results[i] = [False] * len(chunks[i])
-                pending = [j for j in futures if j > i or (j == i and broken[i] < 2)]
-                break
-    return [score for chunk in results for score in (chunk or [])]
+    pool = _pool(workers)
+    jobs = [pool.submit(_check_chunk, chunk, gold_first) for chunk in chunks]
+    # a chunk that overruns its bound scores wrong, as a math-verify timeout does
+    results = pool.results(jobs, hard_timeout_s, fallback=lambda job: [False] * len(job.args[0]))
+    return [score for chunk in results for score in chunk]

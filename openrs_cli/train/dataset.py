@@ -33,8 +33,7 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     if looks_local or "/" not in name:
         raise BadInputError(
             f"dataset '{name}' was not found",
-            "give a Hub id like knoveleng/open-rs, a local .jsonl/.parquet file "
-            "or an 'openrs data prepare' folder",
+            "give a Hub id like knoveleng/open-rs, a local .jsonl/.parquet file or an 'openrs data prepare' folder",
         )
     return "hub", None
 
@@ -76,9 +75,7 @@ def check_columns(name: str, prompt_column: str, solution_column: str) -> None:
             "set dataset_prompt_column or rename the column",
         )
     if solution_column not in row and "answer" not in row:
-        raise BadInputError(
-            f"dataset {path} has neither '{solution_column}' nor 'answer'", "add a gold column"
-        )
+        raise BadInputError(f"dataset {path} has neither '{solution_column}' nor 'answer'", "add a gold column")
 
 
 def load_rows(name: str, split: str = "train", config: str | None = None):

@@ -91,9 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         "dtype": model_args.dtype or "auto",
         "attn_implementation": _attn_implementation(model_args.attn_implementation),
     }
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision
-    )
+    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dataset = build_dataset(script_args, tokenizer)

@@ -30,9 +30,7 @@ def _describe(plan) -> str:
     return "\n".join(lines)
 
 
-def launch(
-    opts: TrainOptions, dry_run: bool, json_out: bool, slurm: Path | None, server_timeout: float
-) -> None:
+def launch(opts: TrainOptions, dry_run: bool, json_out: bool, slurm: Path | None, server_timeout: float) -> None:
     plan = prepare(opts)
     if dry_run:
         typer.echo(json.dumps(plan.to_json(), indent=2, default=str) if json_out else _describe(plan))

@@ -69,9 +69,7 @@ def choose_layout(requested: str, gpus: int, nodes: int) -> str:
         raise BadInputError(f"unknown layout '{requested}'", f"choose from {', '.join(LAYOUTS)}")
     if gpus == 0:
         if requested != "auto":
-            raise BadInputError(
-                f"layout '{requested}' needs GPUs and none are in use", "drop --layout or add GPUs"
-            )
+            raise BadInputError(f"layout '{requested}' needs GPUs and none are in use", "drop --layout or add GPUs")
         return "cpu"
     if requested == "server":
         if gpus < 2:
@@ -112,35 +110,38 @@ def make_plan(
         cfg.update(use_vllm=False, use_cpu=True, bf16=False)
         if cfg.get("dtype") == "bfloat16":
             cfg["dtype"] = "float32"
-        notes.append(
-            "no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)"
-        )
+        notes.append("no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)")
         processes.append(ProcessSpec("train", [sys.executable, *entry]))
         return Plan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes)
 
     if chosen == "server":
         train_gpus = list(range(gpus - 1))
         vllm_gpus = [gpus - 1]
-        cfg.update(
-            use_vllm=True, vllm_mode="server", vllm_server_host="127.0.0.1", vllm_server_port=vllm_port
-        )
+        cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host="127.0.0.1", vllm_server_port=vllm_port)
         model_len = cfg.get("vllm_max_model_length")
         vllm_argv = [
-            "trl", "vllm-serve",
-            "--model", str(cfg["model_name_or_path"]),
-            "--revision", str(cfg.get("model_revision") or "main"),
-            "--tensor_parallel_size", "1",
-            "--data_parallel_size", "1",
-            "--host", "127.0.0.1",
-            "--port", str(vllm_port),
-            "--gpu_memory_utilization", str(cfg.get("vllm_gpu_memory_utilization", 0.7)),
-            "--dtype", "bfloat16" if cfg.get("bf16") else "auto",
-        ]  # fmt: skip
+            "trl",
+            "vllm-serve",
+            "--model",
+            str(cfg["model_name_or_path"]),
+            "--revision",
+            str(cfg.get("model_revision") or "main"),
+            "--tensor_parallel_size",
+            "1",
+            "--data_parallel_size",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(vllm_port),
+            "--gpu_memory_utilization",
+            str(cfg.get("vllm_gpu_memory_utilization", 0.7)),
+            "--dtype",
+            "bfloat16" if cfg.get("bf16") else "auto",
+        ]
         if model_len:
             vllm_argv += ["--max_model_len", str(model_len)]
-        processes.append(
-            ProcessSpec("vllm", vllm_argv, {"CUDA_VISIBLE_DEVICES": str(vllm_gpus[0])}, "vllm-serve.log")
-        )
+        processes.append(ProcessSpec("vllm", vllm_argv, {"CUDA_VISIBLE_DEVICES": str(vllm_gpus[0])}, "vllm-serve.log"))
         ranks = len(train_gpus)
     else:
         train_gpus = list(range(gpus))
@@ -152,13 +153,19 @@ def make_plan(
             notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
 
     launch = [
-        "accelerate", "launch",
-        "--config_file", accelerate_config_path(),
-        "--num_processes", str(ranks),
-        "--num_machines", str(nodes),
-        "--machine_rank", str(node_rank),
-        "--main_process_port", str(main_process_port),
-    ]  # fmt: skip
+        "accelerate",
+        "launch",
+        "--config_file",
+        accelerate_config_path(),
+        "--num_processes",
+        str(ranks),
+        "--num_machines",
+        str(nodes),
+        "--machine_rank",
+        str(node_rank),
+        "--main_process_port",
+        str(main_process_port),
+    ]
     if main_process_ip:
         launch += ["--main_process_ip", main_process_ip]
     env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, train_gpus))}

@@ -41,9 +41,7 @@ def _parse_yaml(text: str, where: str) -> dict[str, Any]:
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise BadInputError(f"{where} is not valid YAML{line}", "fix the file and try again") from exc
     if not isinstance(data, dict):
-        raise BadInputError(
-            f"{where} must be a YAML mapping of key: value", "see 'openrs train --show smoke'"
-        )
+        raise BadInputError(f"{where} must be a YAML mapping of key: value", "see 'openrs train --show smoke'")
     return data
 
 
@@ -53,9 +51,7 @@ def load_recipe(name: str) -> dict[str, Any]:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise BadInputError(
-            f"config file {path} does not exist", "pass a YAML file, e.g. from 'openrs train --show'"
-        )
+        raise BadInputError(f"config file {path} does not exist", "pass a YAML file, e.g. from 'openrs train --show'")
     return _parse_yaml(path.read_text(), str(path))
 
 
@@ -79,9 +75,7 @@ def check_keys(config: dict[str, Any], known: set[str], where: str) -> None:
     for key in config:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint = (
-                f"did you mean '{close[0]}'?" if close else "see 'openrs train --show smoke' for valid keys"
-            )
+            hint = f"did you mean '{close[0]}'?" if close else "see 'openrs train --show smoke' for valid keys"
             raise BadInputError(f"unknown key '{key}' in {where}", hint)
 
 
@@ -95,9 +89,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
-            raise BadInputError(
-                f"--set {key}: cannot read value '{raw}'", "quote lists like '[a, b]'"
-            ) from exc
+            raise BadInputError(f"--set {key}: cannot read value '{raw}'", "quote lists like '[a, b]'") from exc
         if isinstance(value, str):  # YAML 1.1 reads 1e-6 as a string
             with contextlib.suppress(ValueError):
                 value = float(value) if any(c in value.lower() for c in ".e") else int(value)

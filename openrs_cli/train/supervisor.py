@@ -43,7 +43,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _start(spec: ProcessSpec, log_dir: Path) -> subprocess.Popen:
+def start_process(spec: ProcessSpec, log_dir: Path) -> subprocess.Popen:
     env = {**os.environ, **spec.env}
     out = None
     if spec.log:
@@ -88,7 +88,7 @@ def run_together(
     running: list[tuple[ProcessSpec, subprocess.Popen]] = []
     try:
         for spec in servers:
-            proc = _start(spec, log_dir)
+            proc = start_process(spec, log_dir)
             running.append((spec, proc))
             say(f"started {spec.role} (pid {proc.pid}), log: {log_dir / spec.log if spec.log else 'stdout'}")
         if servers and ready is not None:
@@ -108,7 +108,7 @@ def run_together(
                 time.sleep(POLL_S)
             say("generation server is ready")
         for spec in trainers:
-            running.append((spec, _start(spec, log_dir)))
+            running.append((spec, start_process(spec, log_dir)))
         while True:
             for spec, proc in running:
                 code = proc.poll()

@@ -37,18 +37,14 @@ def _coerce(key: str, value: Any, type_name: str) -> Any:
         if simple == "str" and isinstance(value, (dict, list)):
             raise ValueError
     except (TypeError, ValueError):
-        raise BadInputError(
-            f"'{key}' must be {simple}, got {value!r}", "fix the recipe or the --set value"
-        ) from None
+        raise BadInputError(f"'{key}' must be {simple}, got {value!r}", "fix the recipe or the --set value") from None
     return value
 
 
 def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     """Return the config with scalars coerced; raise BadInputError naming the first problem."""
     types = _field_types()
-    out = {
-        k: _coerce(k, v, types[k]) if k in types and k not in OPENRS_FIELDS else v for k, v in config.items()
-    }
+    out = {k: _coerce(k, v, types[k]) if k in types and k not in OPENRS_FIELDS else v for k, v in config.items()}
     if not out.get("model_name_or_path"):
         raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")
     if not out.get("dataset_name"):
@@ -60,9 +56,7 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
         raise BadInputError("no reward functions", f"set reward_funcs to some of {', '.join(REWARDS)}")
     for name in rewards:
         if not is_known(name):
-            raise BadInputError(
-                f"unknown reward '{name}'", f"choose from {', '.join(REWARDS)} or a dotted path"
-            )
+            raise BadInputError(f"unknown reward '{name}'", f"choose from {', '.join(REWARDS)} or a dotted path")
     weights = out.get("reward_weights")
     if weights is not None and len(weights) != len(rewards):
         raise BadInputError(
@@ -76,9 +70,7 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
             raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
     if int(out["num_generations"]) < 2:
         raise BadInputError("num_generations must be at least 2 (GRPO compares completions in a group)")
-    batch = (
-        int(out["per_device_train_batch_size"]) * int(out["gradient_accumulation_steps"]) * training_processes
-    )
+    batch = int(out["per_device_train_batch_size"]) * int(out["gradient_accumulation_steps"]) * training_processes
     if batch % int(out["num_generations"]):
         raise BadInputError(
             f"{batch} completions per step ({training_processes} processes x per_device_train_batch_size "

@@ -1,0 +1,107 @@
+"""`openrs eval`: AIME24, MATH-500, AMC23, Minerva, OlympiadBench (+ AIME25) with the paper's protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
+
+
+def eval_command(
+    model: Annotated[str, typer.Option("--model", help="Hub id, local model folder, or training output folder.")],
+    tasks: Annotated[str, typer.Option("--tasks", help="all (the paper's five) or names: aime24,math_500,...")] = "all",
+    backend: Annotated[str, typer.Option("--backend", help="auto, vllm, endpoint or transformers.")] = "auto",
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server (endpoint).")] = None,
+    served_model_name: Annotated[
+        str | None, typer.Option("--served-model-name", help="Model name the endpoint expects.")
+    ] = None,
+    gpus: GpusOpt = "auto",
+    tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", help="GPUs per vLLM replica.")] = 1,
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="paper (1 sample) or robust (16 on AIME/AMC, 4 elsewhere).")
+    ] = "paper",
+    samples: Annotated[
+        int | None, typer.Option("--samples", help="Samples per problem (overrides the protocol).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N problems of each task.")] = None,
+    seed: SeedOpt = 42,
+    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature (paper: 0.6).")] = 0.6,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling (paper: 0.95).")] = 0.95,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Paper: 32768.")] = 32768,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Local benchmark files instead of the Hub.")
+    ] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Results, details, cache.")] = None,
+    checkpoints: Annotated[
+        str | None, typer.Option("--checkpoints", help="all or 50,100: the checkpoint-N folders of --model.")
+    ] = None,
+    revision: Annotated[str | None, typer.Option("--revision", help="Hub revision of the model.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight (endpoint).")] = 64,
+    scoring_workers: Annotated[int, typer.Option("--scoring-workers", help="Scoring processes (0: all cores).")] = 0,
+    port: Annotated[int, typer.Option("--port", help="Port for the vLLM server openrs starts.")] = 8011,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate a model (or a training run's checkpoints) on the paper's maths benchmarks."""
+    from openrs_cli.eval.plan import EvalOptions, make_plan
+
+    opts = EvalOptions(
+        model=model,
+        tasks=tasks,
+        backend=backend,
+        base_url=base_url,
+        served_model_name=served_model_name,
+        gpus=gpus,
+        tensor_parallel=tensor_parallel,
+        protocol=protocol,
+        samples=samples,
+        limit=limit,
+        seed=seed,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        data_dir=data_dir,
+        output_dir=output_dir,
+        checkpoints=checkpoints,
+        revision=revision,
+        concurrency=concurrency,
+        scoring_workers=scoring_workers,
+        port=port,
+        planning_only=dry_run,
+    )
+    plan = make_plan(opts)
+    if dry_run:
+        if json_out:
+            typer.echo(json.dumps(plan.to_json(), indent=2))
+        else:
+            _print_plan(plan)
+        return
+    from openrs_cli.eval.runner import run
+
+    say = (lambda m: typer.echo(f"openrs: {m}", err=True)) if json_out else (lambda m: typer.echo(m))
+    summaries = run(plan, opts, say)
+    if json_out:
+        typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+
+
+def _print_plan(plan) -> None:
+    data = plan.to_json()
+    typer.echo(f"backend:  {data['backend']} ({data['gpus']} GPU(s))")
+    if data["server_command"]:
+        typer.echo(f"server:   {' '.join(data['server_command'])}")
+    for model in data["models"]:
+        typer.echo(f"model:    {model['path']} -> {model['output_dir']}")
+    for task in data["tasks"]:
+        count = task["problems"] if task["problems"] is not None else "all"
+        typer.echo(f"task:     {task['name']:14s} problems: {count}  samples: {task['samples']}")
+    s = data["sampling"]
+    typer.echo(
+        f"sampling: temperature {s['temperature']}, top_p {s['top_p']}, "
+        f"max_new_tokens {s['max_new_tokens']}, seed {s['seed']}"
+    )
+    for note in data["notes"]:
+        typer.echo(f"note:     {note}")

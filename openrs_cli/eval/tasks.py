@@ -1,0 +1,124 @@
+"""The benchmarks: where each lives on the Hub (as the paper used them), its fields, its gold type.
+
+Each also loads from a local folder (`--data-dir`) holding `<file>.jsonl` or `.parquet`, e.g.
+../shared/data/bench.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from openrs_cli.errors import BadInputError
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    hub_id: str
+    split: str
+    question_field: str
+    gold_field: str
+    gold_type: str  # "expr" (AIME, AMC) or "latex" (MATH-500, Minerva, OlympiadBench)
+    local_names: tuple[str, ...]
+    samples_robust: int  # samples per problem in the robust protocol
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in [
+        Task("aime24", "HuggingFaceH4/aime_2024", "train", "problem", "answer", "expr", ("aime24", "aime_2024"), 16),
+        Task("math_500", "HuggingFaceH4/MATH-500", "test", "problem", "solution", "latex", ("math500", "math_500"), 4),
+        Task("amc23", "knoveleng/AMC-23", "train", "problem", "answer", "expr", ("amc23", "amc_23"), 16),
+        Task("minerva", "knoveleng/Minerva-Math", "train", "problem", "solution", "latex", ("minerva",), 4),
+        Task(
+            "olympiadbench",
+            "knoveleng/OlympiadBench",
+            "train",
+            "question",
+            "answer",
+            "latex",
+            ("olympiadbench", "olympiad_bench"),
+            4,
+        ),
+        Task("aime25", "math-ai/aime25", "test", "problem", "answer", "expr", ("aime25", "aime_2025"), 16),
+    ]
+}
+PAPER_TASKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench")
+
+
+@dataclass(frozen=True)
+class Problem:
+    task: str
+    index: int
+    question: str
+    golds: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.question.encode()).hexdigest()[:16]
+
+
+def parse_tasks(spec: str) -> list[Task]:
+    """'all' = the paper's five; otherwise comma-separated names."""
+    names = list(PAPER_TASKS) if spec.strip() in ("all", "paper") else [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise BadInputError("no tasks given", f"use --tasks all or some of {', '.join(TASKS)}")
+    out = []
+    for name in names:
+        if name not in TASKS:
+            close = difflib.get_close_matches(name, list(TASKS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"choose from all, {', '.join(TASKS)}"
+            raise BadInputError(f"unknown task '{name}'", hint)
+        if TASKS[name] not in out:
+            out.append(TASKS[name])
+    return out
+
+
+def local_file(task: Task, data_dir: Path) -> Path:
+    for stem in task.local_names:
+        for suffix in (".jsonl", ".json", ".parquet"):
+            path = data_dir / f"{stem}{suffix}"
+            if path.is_file():
+                return path
+    raise BadInputError(
+        f"no data for task {task.name} in {data_dir}",
+        f"add {task.local_names[0]}.jsonl (fields {task.question_field}, {task.gold_field}) or drop --data-dir",
+    )
+
+
+def _rows_from_file(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return data if isinstance(data, list) else list(data.get("data", []))
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def load_problems(task: Task, data_dir: Path | None, limit: int | None = None) -> list[Problem]:
+    if data_dir is not None:
+        rows = _rows_from_file(local_file(task, data_dir))
+    else:
+        from datasets import load_dataset
+
+        rows = list(load_dataset(task.hub_id, split=task.split))
+    if limit is not None:
+        rows = rows[:limit]
+    problems = []
+    for i, row in enumerate(rows):
+        question = row.get(task.question_field) or row.get("problem")
+        gold = row.get(task.gold_field)
+        if question is None or gold is None:
+            raise BadInputError(
+                f"task {task.name} row {i} lacks '{task.question_field}' or '{task.gold_field}'",
+                "check the data file's fields",
+            )
+        problems.append(Problem(task.name, i, str(question), (str(gold),)))
+    return problems

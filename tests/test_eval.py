@@ -1,0 +1,283 @@
+"""`openrs eval` on CPU: transformers in-process, a real `transformers serve` endpoint, resume, plans."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.cli_helpers import assert_invoke_error, invoke
+from tests.servers import transformers_serve
+
+COMMON = ["--tasks", "aime24,math_500", "--limit", "3", "--samples", "2", "--max-new-tokens", "32"]
+
+
+def check_lighteval_layout(out_dir, model_name, tasks=("aime24", "math_500"), problems=3, samples=2):
+    results = sorted((out_dir / "results").rglob("results_*.json"))
+    assert len(results) == len(tasks)
+    for path in results:
+        data = json.loads(path.read_text())
+        assert data["config_general"]["model_name"] == model_name
+        (task_key,) = [k for k in data["results"] if k != "all"]
+        suite, task, fewshot = task_key.split("|")
+        assert (suite, fewshot) == ("custom", "0") and task in tasks
+        assert set(data["results"][task_key]) == {"extractive_match", "extractive_match_stderr"}
+        assert f"custom|{task}" in data["config_tasks"]
+        assert data["openrs"]["n_problems"] == problems and data["openrs"]["n_samples"] == problems * samples
+    details = sorted((out_dir / "details").rglob("details_*.jsonl"))
+    assert len(details) == len(tasks)
+    rows = [json.loads(line) for line in details[0].read_text().splitlines()]
+    assert len(rows) == problems * samples
+    assert {"prompt", "answer", "extracted_prediction", "gold", "correct"} <= set(rows[0])
+    assert rows[0]["prompt"].startswith("Solve the following math problem efficiently and clearly.")
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert set(summary["tasks"]) == set(tasks)
+    return summary
+
+
+def test_transformers_backend_writes_lighteval_results_and_details(capsys, tiny_model, shared_dir, tmp_path):
+    out = tmp_path / "ev"
+    code, stdout, err = invoke(
+        capsys,
+        "eval",
+        "--model",
+        str(tiny_model),
+        "--backend",
+        "transformers",
+        *COMMON,
+        "--data-dir",
+        str(shared_dir / "data/bench"),
+        "--output-dir",
+        str(out),
+        "--json",
+    )
+    assert code == 0, err
+    summary = check_lighteval_layout(out, tiny_model.name)
+    assert json.loads(stdout)["tasks"]["aime24"]["k"] == 2
+    assert summary["backend"] == "transformers" and summary["average"] is None  # not all five tasks
+
+
+def test_endpoint_backend_against_a_real_transformers_serve(capsys, tiny_model, shared_dir, tmp_path):
+    out = tmp_path / "ev"
+    with transformers_serve(tiny_model, tmp_path / "hub-cache") as (url, _):
+        code, _, err = invoke(
+            capsys,
+            "eval",
+            "--model",
+            str(tiny_model),
+            "--base-url",
+            url,
+            *COMMON,
+            "--data-dir",
+            str(shared_dir / "data/bench"),
+            "--output-dir",
+            str(out),
+        )
+    assert code == 0, err
+    summary = check_lighteval_layout(out, tiny_model.name)
+    assert summary["backend"] == "endpoint"
+    answers = [json.loads(line) for line in (out / "cache.jsonl").read_text().splitlines()]
+    assert len(answers) == 12 and all(a["finish_reason"] in ("stop", "length") for a in answers)
+
+
+def test_smollm2_answers_through_the_endpoint_and_is_scored(capsys, smollm2_model, shared_dir, tmp_path):
+    out = tmp_path / "ev"
+    with transformers_serve(smollm2_model, tmp_path / "hub-cache") as (url, _):
+        code, _, err = invoke(
+            capsys,
+            "eval",
+            "--model",
+            str(smollm2_model),
+            "--base-url",
+            url,
+            "--tasks",
+            "math_500",
+            "--limit",
+            "2",
+            "--samples",
+            "1",
+            "--max-new-tokens",
+            "48",
+            "--temperature",
+            "0",
+            "--data-dir",
+            str(shared_dir / "data/bench"),
+            "--output-dir",
+            str(out),
+        )
+    assert code == 0, err
+    rows = [json.loads(line) for line in next((out / "details").rglob("*.jsonl")).read_text().splitlines()]
+    assert all(len(r["answer"].split()) > 5 for r in rows)  # a real model writes real text
+
+
+def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, shared_dir, tmp_path):
+    from openrs_cli.eval import runner
+    from openrs_cli.eval.backends import hf
+    from openrs_cli.eval.plan import EvalOptions, make_plan
+
+    calls: list[str] = []
+    real_generate = hf.TransformersBackend.generate
+
+    def counting(self, requests, sampling, on_result, stop_after=None):
+        def counted(request, result):
+            calls.append(request.key)
+            on_result(request, result)
+            if stop_after is not None and len(calls) >= stop_after:
+                raise KeyboardInterrupt  # the eval is killed here
+
+        real_generate(self, requests, sampling, counted)
+
+    opts = EvalOptions(
+        model=str(tiny_model),
+        tasks="aime24,math_500",
+        backend="transformers",
+        limit=3,
+        samples=2,
+        max_new_tokens=16,
+        data_dir=shared_dir / "data/bench",
+        output_dir=tmp_path / "ev",
+    )
+    monkeypatch.setattr(hf.TransformersBackend, "generate", lambda *a: counting(*a, stop_after=5))
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(make_plan(opts), opts, lambda _: None)
+    assert len(calls) == 5
+    first = list(calls)
+    calls.clear()
+    monkeypatch.setattr(hf.TransformersBackend, "generate", lambda *a: counting(*a))
+    (resumed,) = runner.run(make_plan(opts), opts, lambda _: None)
+    assert len(calls) == 12 - 5 and not set(calls) & set(first)
+    calls.clear()
+    # an uninterrupted run from scratch gives the same scores as the resumed one
+    fresh = EvalOptions(**{**opts.__dict__, "output_dir": tmp_path / "fresh"})
+    (uninterrupted,) = runner.run(make_plan(fresh), fresh, lambda _: None)
+    assert len(calls) == 12
+    for task in ("aime24", "math_500"):
+        assert resumed["tasks"][task]["avg_at_k"] == uninterrupted["tasks"][task]["avg_at_k"]
+    cached = {
+        json.loads(x)["key"]: json.loads(x)["text"] for x in (tmp_path / "ev/cache.jsonl").read_text().splitlines()
+    }
+    fresh_cached = {
+        json.loads(x)["key"]: json.loads(x)["text"] for x in (tmp_path / "fresh/cache.jsonl").read_text().splitlines()
+    }
+    assert cached == fresh_cached  # per-sample seeds: the same answers, killed or not
+
+
+def test_checkpoint_sweep_gives_one_result_set_per_checkpoint(capsys, tiny_model, shared_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    for step in (50, 100):
+        shutil.copytree(tiny_model, run_dir / f"checkpoint-{step}")
+    out = tmp_path / "ev"
+    code, stdout, err = invoke(
+        capsys,
+        "eval",
+        "--model",
+        str(run_dir),
+        "--checkpoints",
+        "all",
+        "--backend",
+        "transformers",
+        "--tasks",
+        "aime24",
+        "--limit",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--data-dir",
+        str(shared_dir / "data/bench"),
+        "--output-dir",
+        str(out),
+        "--json",
+    )
+    assert code == 0, err
+    summaries = json.loads(stdout)
+    assert [s["step"] for s in summaries] == [50, 100]
+    assert [s["name"] for s in summaries] == ["run/checkpoint-50", "run/checkpoint-100"]
+    for step in (50, 100):
+        assert len(list((out / f"checkpoint-{step}" / "results").rglob("results_*.json"))) == 1
+
+
+def test_dry_run_on_eight_gpus_plans_a_data_parallel_vllm_server(capsys):
+    code, out, err = invoke(
+        capsys,
+        "eval",
+        "--model",
+        "Ben-Lustig/OpenRS-GRPO_Qwen3",
+        "--tasks",
+        "all",
+        "--gpus",
+        "8",
+        "--dry-run",
+        "--json",
+    )
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["backend"] == "vllm" and plan["gpus"] == 8
+    argv = plan["server_command"]
+    assert argv[:3] == ["vllm", "serve", "Ben-Lustig/OpenRS-GRPO_Qwen3"]
+    assert argv[argv.index("--data-parallel-size") + 1] == "8"
+    assert int(argv[argv.index("--max-model-len") + 1]) > 32768
+    assert [t["name"] for t in plan["tasks"]] == ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]
+    assert plan["samples"] == {t: 1 for t in ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]}
+    assert plan["sampling"] == {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768, "seed": 42}
+
+
+def test_robust_protocol_and_local_problem_counts(capsys, shared_dir):
+    code, out, _ = invoke(
+        capsys,
+        "eval",
+        "--model",
+        "org/m",
+        "--tasks",
+        "all",
+        "--gpus",
+        "8",
+        "--protocol",
+        "robust",
+        "--data-dir",
+        str(shared_dir / "data/bench"),
+        "--dry-run",
+        "--json",
+    )
+    plan = json.loads(out)
+    assert plan["samples"] == {"aime24": 16, "math_500": 4, "amc23": 16, "minerva": 4, "olympiadbench": 4}
+    assert {t["name"]: t["problems"] for t in plan["tasks"]} == {
+        "aime24": 30,
+        "math_500": 500,
+        "amc23": 40,
+        "minerva": 272,
+        "olympiadbench": 675,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needles"),
+    [
+        (["--model", "org/m", "--tasks", "aime42", "--dry-run"], 2, ["unknown task 'aime42'"]),
+        (["--model", "/nonexistent/model", "--dry-run"], 2, ["does not exist"]),
+        (["--model", "org/m", "--backend", "vllm", "--gpus", "0", "--dry-run"], 2, ["needs GPUs"]),
+        (["--model", "org/m", "--backend", "endpoint", "--dry-run"], 2, ["--base-url"]),
+        (["--model", "org/m", "--samples", "0", "--dry-run"], 2, ["--samples"]),
+        (["--model", "org/m", "--checkpoints", "all", "--dry-run"], 2, ["local training output"]),
+        (["--model", "org/m", "--gpus", "8"], 2, ["--gpus 8"]),
+        (
+            ["--model", "org/m", "--base-url", "http://127.0.0.1:9/v1", "--backend", "transformers"],
+            2,
+            ["conflicts"],
+        ),
+    ],
+)
+def test_bad_eval_input(capsys, args, code, needles):
+    assert_invoke_error(invoke(capsys, "eval", *args), code, *needles)
+
+
+def test_unreachable_endpoint_and_empty_model_folder(capsys, tiny_model, shared_dir, tmp_path):
+    data = ["--data-dir", str(shared_dir / "data/bench"), "--limit", "1", "--output-dir", str(tmp_path / "o")]
+    assert_invoke_error(
+        invoke(capsys, "eval", "--model", str(tiny_model), "--base-url", "http://127.0.0.1:9/v1", *data),
+        2,
+        "cannot reach",
+        "--base-url",
+    )
+    (tmp_path / "empty").mkdir()
+    assert_invoke_error(invoke(capsys, "eval", "--model", str(tmp_path / "empty"), *data), 2, "no config.json")

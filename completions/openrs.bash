@@ -2,15 +2,22 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "doctor"|"eval"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W "doctor eval train --version --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "doctor eval push report train --version --help -h" -- "$cur")) ;;
         "doctor")
             COMPREPLY=($(compgen -W "--json --help -h" -- "$cur")) ;;
         "eval")
             COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --scoring-workers --port --dry-run --json --help -h" -- "$cur")) ;;
+        "push")
+            COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
+        "report")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "markdown csv json latex" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--results --format --output-dir --train-dir --quoted --no-quoted --figures --no-figures --costs --gpu-hours --price-per-gpu-hour --help -h" -- "$cur")) ;;
         "train")
             case "$prev" in
                 --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo" -- "$cur")); return ;;

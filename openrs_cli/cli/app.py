@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import doctor, eval, train
+from openrs_cli.cli import doctor, eval, push, report, train
 from openrs_cli.errors import OpenrsError
 
 app = typer.Typer(
@@ -44,6 +44,8 @@ def root(
 app.command("doctor")(doctor.doctor)
 app.command("train")(train.train)
 app.command("eval")(eval.eval_command)
+app.command("report")(report.report)
+app.command("push")(push.push)
 
 
 def _debug() -> bool:

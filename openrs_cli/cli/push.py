@@ -1,0 +1,78 @@
+"""`openrs push`: upload a trained model (or its checkpoints) to the Hub with a model card."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openrs_cli.cli.options import DryRunOpt, JsonOpt
+
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def push(
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="A training output folder (or any model folder).")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="user/name on the Hub.")],
+    checkpoints: Annotated[
+        str | None, typer.Option("--checkpoints", help="all or 50,100: each checkpoint to its own branch.")
+    ] = None,
+    results: Annotated[
+        list[Path] | None, typer.Option("--results", help="Eval outputs for the card (default: found in the folder).")
+    ] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
+    revision: Annotated[str, typer.Option("--revision", help="Branch for the final model.")] = "main",
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Upload a model or chosen checkpoints to the Hugging Face Hub, with a model card holding its results."""
+    from openrs_cli.errors import BadInputError
+    from openrs_cli.push.card import build_card, load_training_config
+    from openrs_cli.push.upload import Upload, files_to_upload, token_or_fail
+    from openrs_cli.push.upload import checkpoints as pick
+    from openrs_cli.push.upload import push as do_push
+    from openrs_cli.report.collect import group_runs, scan
+
+    if not _REPO.match(repo_id):
+        raise BadInputError(f"--repo-id '{repo_id}' is not of the form user/name")
+    if not model_dir.is_dir():
+        raise BadInputError(f"model folder {model_dir} does not exist", "give a training output folder")
+    warn = lambda m: typer.echo(f"openrs: warning: {m}", err=True)  # noqa: E731
+    roots = list(results or [])
+    if not roots:
+        roots = [p.parent for p in model_dir.rglob("summary.json")]
+    rows = group_runs(scan(roots, warn), warn) if roots else []
+    config = load_training_config(model_dir)
+    uploads: list[Upload] = []
+    if checkpoints:
+        for step, folder in pick(model_dir, checkpoints):
+            mine = [r for r in rows if r.step == step]
+            uploads.append(
+                Upload(f"checkpoint-{step}", folder, files_to_upload(folder), build_card(repo_id, folder, config, mine))
+            )
+    else:
+        if not (model_dir / "config.json").is_file():
+            raise BadInputError(f"{model_dir} has no config.json", "use --checkpoints to push its checkpoints")
+        final = [r for r in rows if r.step is None] or rows
+        uploads.append(
+            Upload(revision, model_dir, files_to_upload(model_dir), build_card(repo_id, model_dir, config, final))
+        )
+    plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_json() for u in uploads]}
+    if dry_run:
+        if json_out:
+            typer.echo(json.dumps({**plan, "cards": {u.revision: u.card for u in uploads}}, indent=2))
+            return
+        for upload in uploads:
+            typer.echo(f"# {repo_id} @ {upload.revision}: {len(upload.files) + 1} files")
+            for name in [*upload.files, "README.md"]:
+                typer.echo(f"  {name}")
+            typer.echo("\n" + upload.card)
+        return
+    url = do_push(repo_id, uploads, private, token_or_fail())
+    if json_out:
+        typer.echo(json.dumps({**plan, "url": url}, indent=2))
+    else:
+        typer.echo(f"uploaded {sum(len(u.files) + 1 for u in uploads)} files to {url}")

@@ -1,0 +1,1 @@
+"""`openrs push`: a trained model or its checkpoints to the Hugging Face Hub, with a model card."""

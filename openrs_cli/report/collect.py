@@ -1,0 +1,200 @@
+"""Find lighteval result files and openrs eval summaries under some folders and group them into runs.
+
+A run is a model name plus a checkpoint step. When every file carries the same model name (as the
+Open-RS logs do), the folder that tells the files apart (e.g. Exp1_100) names the run. When a task
+was evaluated more than once for a run, the newest file wins, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from openrs_cli.errors import BadInputError
+from openrs_cli.report.rows import Row
+
+ALIASES = {
+    "math500": "math_500",
+    "math": "math_500",
+    "aime_2024": "aime24",
+    "aime2024": "aime24",
+    "amc_23": "amc23",
+    "amc2023": "amc23",
+    "minerva_math": "minerva",
+    "olympiad_bench": "olympiadbench",
+    "aime_2025": "aime25",
+}
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)")
+_STEP = re.compile(r"(?:checkpoint-|step[-_]?|_)(\d+)$")
+
+
+@dataclass
+class Measurement:
+    model: str
+    task: str
+    score: float  # fraction
+    stderr: float | None
+    samples: int | None
+    problems: int | None
+    stamp: str
+    path: Path
+
+
+def task_name(key: str) -> str:
+    """'custom|aime24|0' -> 'aime24'; strips suites, few-shot counts and 'openrs_' prefixes.
+
+    >>> task_name("custom|math_500|0"), task_name("lighteval|openrs_aime24|0"), task_name("olympiad_bench")
+    ('math_500', 'aime24', 'olympiadbench')
+    """
+    parts = [p for p in key.split("|") if p and not p.isdigit()]
+    name = parts[1] if len(parts) > 1 else parts[0]
+    name = name.split(":")[0].lower().removeprefix("openrs_").removeprefix("openrs-")
+    return ALIASES.get(name, name)
+
+
+def _metric(values: dict) -> tuple[float | None, float | None]:
+    for key in ("extractive_match", "pass@1", "math_pass@1:1_samples", "exact_match", "acc"):
+        if isinstance(values.get(key), (int, float)):
+            return float(values[key]), values.get(f"{key}_stderr")
+    for key, value in values.items():
+        if not key.endswith("_stderr") and isinstance(value, (int, float)):
+            return float(value), values.get(f"{key}_stderr")
+    return None, None
+
+
+def _stamp(path: Path, data: dict) -> str:
+    match = _STAMP.search(path.name)
+    if match:
+        return match.group(1)
+    end = (data.get("config_general") or {}).get("end_time")
+    return f"{end:020.6f}" if isinstance(end, (int, float)) else f"{path.stat().st_mtime:020.6f}"
+
+
+def parse_lighteval(path: Path, data: dict) -> list[Measurement]:
+    if data.get("openrs"):  # an openrs eval result: its summary.json is read instead
+        return []
+    general = data.get("config_general") or {}
+    model = str(general.get("model_name") or general.get("model_id") or "unknown")
+    tasks_cfg = data.get("config_tasks") or {}
+    out = []
+    for key, values in (data.get("results") or {}).items():
+        if key == "all" or not isinstance(values, dict):
+            continue
+        score, stderr = _metric(values)
+        if score is None:
+            continue
+        cfg = next((c for k, c in tasks_cfg.items() if isinstance(c, dict) and key.startswith(k)), {})
+        samples = cfg.get("num_samples") if isinstance(cfg.get("num_samples"), int) else None
+        problems = cfg.get("effective_num_docs") if isinstance(cfg.get("effective_num_docs"), int) else None
+        out.append(Measurement(model, task_name(key), score, stderr, samples or 1, problems, _stamp(path, data), path))
+    return out
+
+
+def parse_summary(path: Path, data: dict) -> list[Measurement]:
+    model = str(data.get("name") or data.get("model") or "unknown")
+    stamp = f"{path.stat().st_mtime:020.6f}"
+    out = []
+    for task, stats in (data.get("tasks") or {}).items():
+        if isinstance(stats, dict) and isinstance(stats.get("avg_at_k"), (int, float)):
+            out.append(
+                Measurement(
+                    model,
+                    task_name(task),
+                    float(stats["avg_at_k"]),
+                    stats.get("stderr"),
+                    stats.get("k"),
+                    stats.get("n_problems"),
+                    stamp,
+                    path,
+                )
+            )
+    return out
+
+
+def scan(roots: list[Path], warn) -> list[Measurement]:
+    found: list[Measurement] = []
+    for root in roots:
+        if not root.exists():
+            raise BadInputError(f"results folder {root} does not exist", "pass folders holding result JSON files")
+        files = [root] if root.is_file() else sorted(root.rglob("*.json"))
+        for path in files:
+            if path.name.startswith("."):
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                warn(f"skipped {path}: not valid JSON ({type(exc).__name__})")
+                continue
+            if not isinstance(data, dict):
+                continue
+            if "results" in data and "config_tasks" in data:
+                found.extend(parse_lighteval(path, data))
+            elif path.name == "summary.json" and "tasks" in data:
+                found.extend(parse_summary(path, data))
+    return found
+
+
+def _run_labels(items: list[Measurement]) -> dict[Path, str | None]:
+    """For files sharing a model name, the deepest folder level where their paths differ names the run.
+
+    Counting from the file upwards, so `overall/Exp1_100/results/org/model/` and
+    `evals/Exp2_50/results/org/model/` are told apart by Exp1_100 and Exp2_50.
+    """
+    parents = {m.path.parent for m in items}
+    if len(parents) == 1:
+        return {m.path: None for m in items}
+    reversed_parts = [tuple(reversed(p.parts)) for p in parents]
+    depth = 0
+    while all(len(p) > depth for p in reversed_parts) and len({p[depth] for p in reversed_parts}) == 1:
+        depth += 1
+    labels = {}
+    for m in items:
+        parts = tuple(reversed(m.path.parent.parts))
+        labels[m.path] = parts[depth] if depth < len(parts) else None
+    return labels
+
+
+def _step(*names: str | None) -> int | None:
+    for name in names:
+        if name and (match := _STEP.search(name)):
+            return int(match.group(1))
+    return None
+
+
+def group_runs(measurements: list[Measurement], warn) -> list[Row]:
+    by_model: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        by_model.setdefault(m.model, []).append(m)
+    rows: list[Row] = []
+    for model, items in by_model.items():
+        labels = _run_labels(items)
+        runs: dict[str, list[Measurement]] = {}
+        for m in items:
+            runs.setdefault(labels[m.path] or model, []).append(m)
+        for name, run in runs.items():
+            latest: dict[str, Measurement] = {}
+            for m in sorted(run, key=lambda m: m.stamp):
+                latest[m.task] = m
+            for task, m in latest.items():
+                repeats = sum(1 for other in run if other.task == task)
+                if repeats > 1:
+                    warn(f"{name} {task}: evaluated {repeats} times, using the newest ({m.path.name})")
+            step = _step(name, model)
+            series = re.sub(r"(?:[-_/]?checkpoint-|_)\d+$", "", name) if step is not None else None
+            rows.append(
+                Row(
+                    name=name if name != model or step is None else model,
+                    source="measured",
+                    scores={t: m.score for t, m in latest.items()},
+                    group="measured",
+                    step=step,
+                    series=series,
+                    samples={t: m.samples for t, m in latest.items() if m.samples},
+                    stderr={t: float(m.stderr) for t, m in latest.items() if isinstance(m.stderr, (int, float))},
+                    files={t: str(m.path) for t, m in latest.items()},
+                )
+            )
+    rows.sort(key=lambda r: (r.series or r.name, r.step or 0))
+    return rows

@@ -1,0 +1,180 @@
+"""The report's figures (matplotlib, Agg, PNG and SVG): averages, per-benchmark bars, checkpoint
+curves with 95% intervals, and training curves from a trainer_state.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openrs_cli.atomic import write_bytes_via
+from openrs_cli.errors import BadInputError
+from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, Row
+
+QUOTED, MEASURED, HIGHLIGHT = "#8da0cb", "#fc8d62", "#1b9e77"
+Z95 = 1.96
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 10, "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def _save(fig, out_dir: Path, stem: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "svg"):
+        target = out_dir / f"{stem}.{ext}"
+        paths.append(
+            write_bytes_via(target, lambda tmp, e=ext: fig.savefig(tmp, format=e, dpi=150, bbox_inches="tight"))
+        )
+    return paths
+
+
+def average_bars(rows: list[Row], out_dir: Path) -> list[Path]:
+    plt = _plt()
+    shown = [r for r in rows if r.average() is not None]
+    if not shown:
+        return []
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(shown) + 1.2))
+    names = [r.name + (" (measured)" if r.source == "measured" else "") for r in shown]
+    values = [r.average() for r in shown]
+    colors = [MEASURED if r.source == "measured" else (HIGHLIGHT if r.group == "Open-RS" else QUOTED) for r in shown]
+    bars = ax.barh(range(len(shown)), values, color=colors, edgecolor="black", linewidth=0.4)
+    for bar, row in zip(bars, shown, strict=True):
+        if row.source == "measured":
+            bar.set_hatch("//")
+    ax.bar_label(bars, fmt="%.1f", padding=3, fontsize=8)
+    ax.set_yticks(range(len(shown)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("average over AIME24, MATH-500, AMC23, Minerva, OlympiadBench (%)")
+    ax.set_xlim(0, max(values) * 1.12)
+    ax.set_title("Average score per model")
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=c, ec="black", lw=0.4, hatch=h)
+        for c, h in [(QUOTED, ""), (HIGHLIGHT, ""), (MEASURED, "//")]
+    ]
+    ax.legend(
+        handles,
+        ["quoted", "Open-RS (quoted)", "measured"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08 - 2.4 / (0.38 * len(shown) + 1.2) * 0.1),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    paths = _save(fig, out_dir, "average")
+    plt.close(fig)
+    return paths
+
+
+def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
+    plt = _plt()
+    quoted = [r for r in rows if r.source == "quoted" and r.group in ("1.5-1.7B", "Open-RS", "Reproduction")]
+    sweeps = {r.series for r in rows if r.series} if sum(1 for r in rows if r.series) > 1 else set()
+    # checkpoint sweeps have their own figure: here only complete measured rows, or ones outside a sweep
+    measured = [r for r in rows if r.source == "measured" and (r.average() is not None or r.series not in sweeps)]
+    shown = [r for r in quoted + measured[:6] if sum(r.percent(t) is not None for t in PAPER_TASKS) >= 2]
+    if not shown:
+        return []
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / max(1, len(shown))
+    cmap = plt.get_cmap("tab20")
+    for i, row in enumerate(shown):
+        xs = [j + (i - (len(shown) - 1) / 2) * width for j in range(len(PAPER_TASKS))]
+        ys = [row.percent(t) or 0 for t in PAPER_TASKS]
+        bars = ax.bar(
+            xs,
+            ys,
+            width,
+            color=cmap(i % 20),
+            edgecolor="black",
+            linewidth=0.3,
+            label=row.name + (" (measured)" if row.source == "measured" else ""),
+        )
+        for bar, task in zip(bars, PAPER_TASKS, strict=True):
+            if row.percent(task) is None:
+                bar.set_alpha(0)
+            if row.source == "measured":
+                bar.set_hatch("//")
+    ax.set_xticks(range(len(PAPER_TASKS)), [TASK_LABELS[t] for t in PAPER_TASKS])
+    ax.set_ylabel("pass@1 (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Per-benchmark comparison (small models)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    paths = _save(fig, out_dir, "benchmarks")
+    plt.close(fig)
+    return paths
+
+
+def checkpoint_curves(rows: list[Row], out_dir: Path) -> list[Path]:
+    plt = _plt()
+    series: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.source == "measured" and row.series and row.step is not None:
+            series.setdefault(row.series, []).append(row)
+    series = {k: sorted(v, key=lambda r: r.step) for k, v in series.items() if len(v) > 1}
+    if not series:
+        return []
+    tasks = [t for t in PAPER_TASKS if any(t in r.scores for rs in series.values() for r in rs)]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
+    cmap = plt.get_cmap("Dark2")
+    for ax, task in zip(axes[0], tasks, strict=True):
+        span = max(r.step for rs in series.values() for r in rs) or 1
+        for i, (name, runs) in enumerate(sorted(series.items())):
+            pts = [r for r in runs if task in r.scores]
+            dodge = (i - (len(series) - 1) / 2) * span * 0.012  # keep overlapping error bars apart
+            xs = [r.step + dodge for r in pts]
+            ys = [r.scores[task] * 100 for r in pts]
+            err = [Z95 * r.stderr[task] * 100 if task in r.stderr else 0 for r in pts]
+            ax.errorbar(xs, ys, yerr=err, marker="o", ms=4, capsize=3, lw=1.4, color=cmap(i), label=name)
+        ax.set_title(TASK_LABELS[task])
+        ax.set_xlabel("training step")
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Accuracy against training step (error bars: 95% interval)", y=1.02)
+    paths = _save(fig, out_dir, "checkpoints")
+    plt.close(fig)
+    return paths
+
+
+TRAIN_KEYS = [
+    ("reward", "reward"),
+    ("completions/mean_length", "completion length (tokens)"),
+    ("kl", "KL to reference"),
+    ("loss", "loss"),
+]
+
+
+def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
+    states = sorted(train_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    path = train_dir / "trainer_state.json"
+    if not path.is_file():
+        if not states:
+            raise BadInputError(
+                f"no trainer_state.json in {train_dir}", "point --train-dir at a training output folder"
+            )
+        path = states[-1]
+    try:
+        history = json.loads(path.read_text())["log_history"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise BadInputError(f"cannot read {path}: {type(exc).__name__}", "is it a TRL trainer_state.json?") from exc
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(TRAIN_KEYS), figsize=(4 * len(TRAIN_KEYS), 3.3), squeeze=False)
+    for ax, (key, label) in zip(axes[0], TRAIN_KEYS, strict=True):
+        pts = [(h["step"], h[key]) for h in history if key in h and "step" in h]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 30 else None, color=HIGHLIGHT)
+        else:
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(label)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Training curves: {train_dir.name}", y=1.03)
+    paths = _save(fig, out_dir, "training")
+    plt.close(fig)
+    return paths

@@ -1,0 +1,99 @@
+"""One row of the summary table, quoted or measured, and the rounding rules every format shares."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from typing import Any
+
+PAPER_TASKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench")
+TASK_LABELS = {
+    "aime24": "AIME24",
+    "math_500": "MATH-500",
+    "amc23": "AMC23",
+    "minerva": "Minerva",
+    "olympiadbench": "OlympiadBench",
+    "aime25": "AIME25",
+}
+
+
+def pct(value: float | None) -> float | None:
+    """A fraction (0-1) as a percentage with one decimal, rounded half up, never truncated.
+
+    >>> pct(0.4666666), pct(0.8375), pct(None)
+    (46.7, 83.8, None)
+    """
+    if value is None:
+        return None
+    return float(Decimal(str(value * 100)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class Row:
+    name: str
+    source: str  # "quoted" or "measured"
+    scores: dict[str, float]  # task -> fraction (measured) or percent already rounded (quoted)
+    group: str = ""
+    step: int | None = None
+    series: str | None = None  # checkpoint sweeps: rows of one training run share a series
+    samples: dict[str, int] = field(default_factory=dict)
+    stderr: dict[str, float] = field(default_factory=dict)  # fractions
+    quoted_average: float | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    cost: float | None = None
+
+    def percent(self, task: str) -> float | None:
+        value = self.scores.get(task)
+        if value is None:
+            return None
+        return value if self.source == "quoted" else pct(value)
+
+    def average(self) -> float | None:
+        """Over the five paper benchmarks only when all five exist; never an average of fewer.
+
+        As in the paper, the mean of the rounded percentages, itself rounded to one decimal.
+        """
+        if self.source == "quoted":
+            return self.quoted_average
+        shown = [self.percent(t) for t in PAPER_TASKS]
+        if any(v is None for v in shown):
+            return None
+        return pct(sum(shown) / len(shown) / 100)
+
+    def to_json(self, tasks: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "group": self.group,
+            "step": self.step,
+            "series": self.series,
+            "scores": {t: self.percent(t) for t in tasks if self.percent(t) is not None},
+            "average": self.average(),
+            "samples": dict(self.samples),
+            "stderr": {t: pct(v) for t, v in self.stderr.items()},
+            "cost": self.cost,
+            "files": dict(self.files),
+        }
+
+
+def quoted_rows() -> tuple[list[Row], str]:
+    data = json.loads((resources.files("openrs_cli.report") / "reference.json").read_text())
+    rows = []
+    for item in data["rows"]:
+        scores = {t: v for t, v in zip(data["tasks"], item["scores"], strict=True) if v is not None}
+        samples = {t: item["samples"] for t in scores} if item.get("samples") else {}
+        rows.append(
+            Row(
+                item["name"],
+                "quoted",
+                scores,
+                item["group"],
+                item.get("step"),
+                None,
+                samples,
+                quoted_average=item.get("average"),
+            )
+        )
+    return rows, data["footnote"]

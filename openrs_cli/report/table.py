@@ -1,0 +1,88 @@
+"""The summary table in markdown, CSV, JSON or LaTeX, all from the same rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, Row
+
+FORMATS = ("markdown", "csv", "json", "latex")
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _label(row: Row) -> str:
+    return row.name + (" *" if row.source == "measured" else "")
+
+
+def columns(rows: list[Row]) -> tuple[str, ...]:
+    extra = sorted({t for r in rows for t in r.scores} - set(PAPER_TASKS))
+    return PAPER_TASKS + tuple(extra)
+
+
+def markdown(rows: list[Row], footnote: str, costs: bool) -> str:
+    tasks = columns(rows)
+    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost ($)"] if costs else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    group = None
+    for row in rows:
+        if row.group != group and row.source == "quoted":
+            group = row.group
+            lines.append(f"| **{group}** |" + " |" * (len(head) - 1))
+        if row.source == "measured" and group != "measured":
+            group = "measured"
+            lines.append("| **Measured** |" + " |" * (len(head) - 1))
+        cells = [_label(row), *[_cell(row.percent(t)) for t in tasks], _cell(row.average())]
+        if costs:
+            cells.append("–" if row.cost is None else f"{row.cost:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [f"pass@1 / avg@k in %. {footnote}"]
+    if any(r.source == "measured" for r in rows):
+        notes.append("* measured here from result files; the rest are quoted. Avg: the five paper benchmarks only.")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"_{n}_" for n in notes) + "\n"
+
+
+def as_csv(rows: list[Row], costs: bool) -> str:
+    tasks = columns(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "source", "group", "step", *tasks, "average"] + (["cost"] if costs else []))
+    for row in rows:
+        values = ["" if row.percent(t) is None else row.percent(t) for t in tasks]
+        avg = row.average()
+        tail = [("" if row.cost is None else round(row.cost, 2))] if costs else []
+        writer.writerow([row.name, row.source, row.group, row.step or "", *values, "" if avg is None else avg, *tail])
+    return buffer.getvalue()
+
+
+def as_json(rows: list[Row]) -> str:
+    tasks = columns(rows)
+    return json.dumps([row.to_json(tasks) for row in rows], indent=2) + "\n"
+
+
+def latex(rows: list[Row], footnote: str, costs: bool) -> str:
+    tasks = columns(rows)
+    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost (\\$)"] if costs else [])
+    out = ["\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
+    for row in rows:
+        name = _label(row).replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+        cells = [name, *[_cell(row.percent(t)) for t in tasks], _cell(row.average())]
+        if costs:
+            cells.append("–" if row.cost is None else f"{row.cost:.2f}")
+        out.append(" & ".join(cells).replace("–", "--") + " \\\\")
+    out += ["\\bottomrule", "\\end{tabular}", f"% {footnote}"]
+    return "\n".join(out) + "\n"
+
+
+def render(fmt: str, rows: list[Row], footnote: str, costs: bool = False) -> str:
+    if fmt == "markdown":
+        return markdown(rows, footnote, costs)
+    if fmt == "csv":
+        return as_csv(rows, costs)
+    if fmt == "json":
+        return as_json(rows)
+    return latex(rows, footnote, costs)

@@ -1,0 +1,160 @@
+"""`openrs report` on the paper's own lighteval result files and on junk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli_helpers import assert_invoke_error, invoke
+
+# DESIGN.md section 2: AIME24 / MATH-500 / AMC23 / Minerva / OlympiadBench, average
+PAPER = {
+    "Exp1_100": ([30.0, 83.8, 70.0, 29.0, 52.4], 53.0),
+    "Exp2_50": ([30.0, 85.4, 80.0, 30.5, 52.4], 55.7),
+    "Exp3_50": ([46.7, 84.4, 72.5, 26.8, 51.3], 56.3),
+}
+TASKS = ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]
+
+
+@pytest.fixture(scope="module")
+def fixtures(shared_dir):
+    return shared_dir / "fixtures" / "lighteval-results"
+
+
+def report_json(capsys, *args):
+    code, out, err = invoke(capsys, "report", *args, "--format", "json", "--no-figures")
+    assert code == 0, err
+    return json.loads(out), err
+
+
+def test_overall_results_reproduce_the_papers_open_rs_rows(capsys, fixtures, tmp_path):
+    rows, err = report_json(
+        capsys, "--results", str(fixtures / "overall"), "--no-quoted", "--output-dir", str(tmp_path)
+    )
+    measured = {r["name"]: r for r in rows if r["source"] == "measured"}
+    assert set(measured) == set(PAPER)
+    for name, (scores, average) in PAPER.items():
+        assert [measured[name]["scores"][t] for t in TASKS] == scores
+        assert measured[name]["average"] == average
+        assert measured[name]["samples"] == {t: 1 for t in TASKS}
+
+
+def test_report_alone_writes_the_quoted_table_and_figures(capsys, tmp_path):
+    code, out, _ = invoke(capsys, "report", "--output-dir", str(tmp_path))
+    assert code == 0
+    assert "| Open-RS3 (50 steps) | 46.7 | 84.4 | 72.5 | 26.8 | 51.3 | 56.3 |" in out
+    assert "averaged over 16 samples" in out  # the footnote on sample counts
+    for name in [
+        "table.md",
+        "table.csv",
+        "table.json",
+        "table.tex",
+        "average.png",
+        "average.svg",
+        "benchmarks.png",
+        "benchmarks.svg",
+    ]:
+        assert (tmp_path / name).stat().st_size > 0, name
+    rows = json.loads((tmp_path / "table.json").read_text())
+    assert all(r["source"] == "quoted" for r in rows) and len(rows) == 15
+    o1 = next(r for r in rows if r["name"] == "o1-preview")
+    assert o1["average"] is None and set(o1["scores"]) == {"aime24", "math_500"}
+
+
+def test_checkpoint_sweeps_give_curves_for_each_experiment(capsys, fixtures, tmp_path):
+    code, _, err = invoke(capsys, "report", str(fixtures / "evals"), "--output-dir", str(tmp_path))
+    assert code == 0, err
+    rows = json.loads((tmp_path / "table.json").read_text())
+    series = {}
+    for row in rows:
+        if row["source"] == "measured":
+            series.setdefault(row["series"], []).append(row["step"])
+    assert sorted(series) == ["Exp1", "Exp2", "Exp3"]
+    assert series["Exp1"] == [100, 200, 300, 400, 500]
+    assert series["Exp3"] == [50, 100, 150, 200, 250, 300, 350, 400]
+    assert all(r["average"] is None for r in rows if r["source"] == "measured")  # three of five tasks only
+    assert (tmp_path / "checkpoints.png").stat().st_size > 10_000
+    assert "Exp1_100 aime24: evaluated 2 times, using the newest (results_2025-03-15T13-49-09.435323.json)" in err
+    exp1_100 = next(r for r in rows if r["name"] == "Exp1_100")
+    assert exp1_100["scores"] == {"aime24": 30.0, "math_500": 83.8, "amc23": 70.0}
+
+
+def test_rounding_is_half_up_not_truncation():
+    from openrs_cli.report.rows import pct
+
+    assert [pct(0.29044), pct(0.8375), pct(0.46666), pct(0.0005)] == [29.0, 83.8, 46.7, 0.1]
+
+
+def test_training_curves_from_trainer_state(capsys, tmp_path):
+    run = tmp_path / "run" / "checkpoint-4"
+    run.mkdir(parents=True)
+    history = [
+        {"step": s, "reward": s / 10, "kl": s / 100, "loss": 0.1, "completions/mean_length": 40 + s}
+        for s in range(1, 5)
+    ]
+    (run / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    code, _, err = invoke(capsys, "report", "--train-dir", str(tmp_path / "run"), "--output-dir", str(tmp_path / "o"))
+    assert code == 0, err
+    assert (tmp_path / "o" / "training.png").stat().st_size > 10_000
+
+
+def test_formats_and_costs(capsys, fixtures, tmp_path):
+    args = ["--results", str(fixtures / "overall"), "--no-figures", "--output-dir", str(tmp_path)]
+    code, out, _ = invoke(
+        capsys,
+        "report",
+        *args,
+        "--format",
+        "csv",
+        "--costs",
+        "--gpu-hours",
+        "Exp3_50=96",
+        "--price-per-gpu-hour",
+        "0.44",
+    )
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("Exp3_50,"))
+    assert line.endswith(",56.3,42.24")
+    code, out, _ = invoke(capsys, "report", *args, "--format", "latex")
+    assert "\\begin{tabular}" in out and "Exp3\\_50 *" in out
+
+
+def test_junk_in_the_tree_is_skipped_with_warnings(capsys, fixtures, tmp_path):
+    import shutil
+
+    tree = tmp_path / "tree"
+    shutil.copytree(fixtures / "overall" / "Exp3_50", tree / "Exp3_50")
+    (tree / "broken.json").write_text('{"results": {')
+    (tree / "half").mkdir()
+    (tree / "half" / "results_2025-01-01T00-00-00.json").write_text("")
+    (tree / "other.json").write_text('{"some": "other tool"}')
+    (tree / "list.json").write_text("[1, 2]")
+    (tree / "notes.txt").write_text("hello")
+    rows, err = report_json(capsys, "--results", str(tree), "--no-quoted", "--output-dir", str(tmp_path / "o"))
+    assert [r["name"] for r in rows] == ["OpenRS-GRPO"] or len(rows) == 1
+    assert rows[0]["scores"]["aime24"] == 46.7
+    assert "broken.json" in err and "not valid JSON" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "needle"),
+    [
+        ("empty", [], "no lighteval result files"),
+        ("missing", [], "does not exist"),
+        ("none", ["--costs"], "--price-per-gpu-hour"),
+        ("none", ["--costs", "--price-per-gpu-hour", "1", "--gpu-hours", "nobody=3"], "names no row"),
+        ("none", ["--costs", "--price-per-gpu-hour", "1", "--gpu-hours", "x"], "NAME=HOURS"),
+        ("none", ["--train-dir", "."], "no trainer_state.json"),
+        ("none", ["--format", "yaml"], "yaml"),
+    ],
+)
+def test_bad_report_input(capsys, tmp_path, setup, args, needle):
+    extra = []
+    if setup == "empty":
+        (tmp_path / "empty").mkdir()
+        extra = ["--results", str(tmp_path / "empty")]
+    elif setup == "missing":
+        extra = ["--results", str(tmp_path / "nowhere")]
+    result = invoke(capsys, "report", *extra, *args, "--no-figures", "--output-dir", str(tmp_path / "o"))
+    assert_invoke_error(result, 2, needle)

@@ -53,8 +53,10 @@ def assert_invoke_error(result: tuple[int, str, str], code: int = 2, *needles: s
     rc, out, err = result
     assert rc == code, (rc, out, err)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("openrs: error: "), err
+    errors = [line for line in lines if line.startswith("openrs: error: ")]
+    # one error line, last; progress lines before it are allowed
+    assert len(errors) == 1 and lines and lines[-1] == errors[0], err
     assert "Traceback" not in out + err
     for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+        assert needle in errors[0], errors[0]
+    return errors[0]

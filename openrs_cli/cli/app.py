@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import doctor, eval, push, report, train
+from openrs_cli.cli import data, doctor, eval, push, report, train
 from openrs_cli.errors import OpenrsError
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ def root(
 
 
 app.command("doctor")(doctor.doctor)
+app.add_typer(data.app, name="data")
 app.command("train")(train.train)
 app.command("eval")(eval.eval_command)
 app.command("report")(report.report)

@@ -1,0 +1,115 @@
+"""Load each `--source NAME=PATH_OR_HUB_ID` and normalise it to problem, solution, answer, source, level."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from openrs_cli.errors import BadInputError
+
+PROBLEM_FIELDS = ("problem", "question")
+LEVELS = {"easy": "Easy", "hard": "Hard", "medium": "Medium"}
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def parse_sources(items: list[str]) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for item in items:
+        name, sep, where = item.partition("=")
+        if not sep or not name.strip() or not where.strip():
+            raise BadInputError(f"--source expects NAME=PATH_OR_HUB_ID, got '{item}'", "e.g. --source s1=data/s1.jsonl")
+        if name in sources:
+            raise BadInputError(f"source '{name}' given twice", "give each source a distinct name")
+        sources[name.strip()] = where.strip()
+    return sources
+
+
+def last_boxed(text: str | None) -> str | None:
+    r"""The content of the last \boxed{...} (braces balanced), or None.
+
+    >>> last_boxed(r"so $\boxed{\frac{1}{2}}$ and then \boxed{42}.")
+    '42'
+    >>> last_boxed(r"$\boxed{\frac{a}{b}}$"), last_boxed("none")
+    ('\\frac{a}{b}', None)
+    """
+    if not text:
+        return None
+    start = text.rfind("\\boxed")
+    if start < 0:
+        return None
+    i = text.find("{", start)
+    if i < 0:
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1 : j].strip()
+    return None
+
+
+def _read_file(path: Path) -> list[dict[str, Any]]:
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path).to_pylist()
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            data = json.loads(text)
+            return data if isinstance(data, list) else list(data.get("data", []))
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"cannot read {path}: {type(exc).__name__}: {str(exc)[:100]}", "check the file") from exc
+
+
+def load_source(name: str, where: str) -> list[dict[str, Any]]:
+    path = Path(where).expanduser()
+    if path.is_file():
+        rows = _read_file(path)
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
+        if not files:
+            raise BadInputError(f"source {name}: no .jsonl/.json/.parquet files in {path}")
+        rows = [row for f in files for row in _read_file(f)]
+    elif where.count("/") == 1 and not where.startswith((".", "/", "~")) and not where.endswith(SUFFIXES):
+        from datasets import load_dataset
+
+        try:
+            rows = list(load_dataset(where, split="train"))
+        except Exception as exc:  # the Hub is unreachable or the id is wrong
+            raise BadInputError(
+                f"source {name}: cannot load {where} from the Hub ({type(exc).__name__})",
+                "give a local file, or check the id and network",
+            ) from exc
+    else:
+        raise BadInputError(
+            f"source {name}: {where} does not exist", "give a local file or folder, or a Hub id org/name"
+        )
+    if not rows:
+        raise BadInputError(f"source {name}: {where} holds no rows")
+    field = next((f for f in PROBLEM_FIELDS if f in rows[0]), None)
+    if field is None:
+        raise BadInputError(
+            f"source {name}: no problem field in {where} (it has: {', '.join(list(rows[0])[:8])})",
+            "the problem text must be in a 'problem' or 'question' column",
+        )
+    return [normalise(row, field, name) for row in rows]
+
+
+def normalise(row: dict[str, Any], field: str, source: str) -> dict[str, Any]:
+    solution = row.get("solution")
+    answer = row.get("answer")
+    if answer in (None, ""):
+        answer = last_boxed(solution)
+    level = row.get("level")
+    return {
+        "problem": str(row.get(field) or "").strip(),
+        "solution": str(solution) if solution not in (None, "") else None,
+        "answer": str(answer).strip() if answer not in (None, "") else None,
+        "source": source,
+        "level": LEVELS.get(str(level).lower(), str(level)) if level not in (None, "") else None,
+        "difficulty": row.get("difficulty") if isinstance(row.get("difficulty"), (int, float)) else None,
+        "pass_rate": row.get("pass_rate") if isinstance(row.get("pass_rate"), (int, float)) else None,
+    }

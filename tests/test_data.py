@@ -1,0 +1,249 @@
+"""`openrs data prepare` and `openrs data filter` on ../shared/data/train, decontaminated against the benchmarks."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.cli_helpers import assert_invoke_error, invoke, run_openrs
+
+
+@pytest.fixture(scope="module")
+def train_files(shared_dir):
+    return shared_dir / "data" / "train"
+
+
+def prepare(capsys, out, *args):
+    code, stdout, err = invoke(capsys, "data", "prepare", "--output", str(out), "--json", *args)
+    assert code == 0, err
+    return json.loads(stdout), err
+
+
+def open_rs_args(train_files, shared_dir, seed="42"):
+    return [
+        "--recipe",
+        "open-rs",
+        "--source",
+        f"s1={train_files / 'aime_1983_2023.jsonl'}",
+        "--source",
+        f"deepscaler={train_files / 'math_train.jsonl'}",
+        "--level",
+        "s1=hard",
+        "--scale",
+        "0.01",
+        "--bench-dir",
+        str(shared_dir / "data" / "bench"),
+        "--seed",
+        seed,
+    ]
+
+
+@pytest.fixture(scope="module")
+def open_rs(train_files, shared_dir, tmp_path_factory):
+    from openrs_cli.cli.app import main
+
+    out = tmp_path_factory.mktemp("data") / "open-rs-mini"
+    with pytest.raises(SystemExit) as info:
+        main(["data", "prepare", "--output", str(out), *open_rs_args(train_files, shared_dir)])
+    assert info.value.code == 0
+    return out
+
+
+def test_open_rs_mix_has_the_recipes_shape_scaled_down(open_rs):
+    rows = pq.read_table(open_rs / "train.parquet").to_pylist()
+    assert set(rows[0]) >= {"problem", "solution", "answer", "source", "level"}
+    counts = {}
+    for row in rows:
+        counts[(row["source"], row["level"])] = counts.get((row["source"], row["level"]), 0) + 1
+    assert counts == {("s1", "Hard"): 30, ("deepscaler", "Easy"): 10, ("deepscaler", "Hard"): 30}
+    assert all(row["answer"] for row in rows)
+    card = (open_rs / "README.md").read_text()
+    assert "| s1 | 975 |" in card and "decontamination" in card
+    assert "recipe: open-rs" in (open_rs / "openrs_data.yaml").read_text()
+
+
+def test_mix_is_reproducible_with_its_seed(capsys, open_rs, train_files, shared_dir, tmp_path):
+    prepare(capsys, tmp_path / "again", *open_rs_args(train_files, shared_dir))
+    prepare(capsys, tmp_path / "other", *open_rs_args(train_files, shared_dir, seed="7"))
+    same = pq.read_table(tmp_path / "again" / "train.parquet").to_pylist()
+    assert same == pq.read_table(open_rs / "train.parquet").to_pylist()
+    assert pq.read_table(tmp_path / "other" / "train.parquet").to_pylist() != same
+
+
+def test_decontamination_removes_and_names_benchmark_problems(capsys, train_files, shared_dir, tmp_path):
+    report, err = prepare(
+        capsys,
+        tmp_path / "o",
+        "--source",
+        f"aime={train_files / 'aime_1983_2023.jsonl'}",
+        "--bench-dir",
+        str(shared_dir / "data" / "bench"),
+    )
+    matched = report["contaminated"]
+    # the data README: six AIME 1983-2023 problems also appear in MATH-500
+    assert sum("math_500" in m["benchmarks"] for m in matched) >= 6
+    assert all(m["source"] == "aime" for m in matched)
+    bench = {json.loads(x)["problem"] for x in (shared_dir / "data/bench/math500.jsonl").open()}
+    train = {json.loads(x)["problem"] for x in (train_files / "aime_1983_2023.jsonl").open()}
+    kept = {r["problem"] for r in pq.read_table(tmp_path / "o" / "train.parquet").to_pylist()}
+    assert not (kept & bench)  # nothing verbatim from MATH-500 survives
+    assert len(kept) == len(train) - sum(sum(c.values()) for c in report["removed"].values())
+    assert "matching math_500" in err
+    assert report["removed"]["multi-part"]["aime"] >= 1
+
+
+def test_custom_mix_of_the_three_shared_sources(capsys, train_files, tmp_path):
+    report, _ = prepare(
+        capsys,
+        tmp_path / "o",
+        "--no-decontaminate",
+        "--test-size",
+        "5",
+        "--seed",
+        "3",
+        "--source",
+        f"dsr={train_files / 'deepscaler_sub1209.jsonl'}",
+        "--source",
+        f"aime={train_files / 'aime_1983_2023.jsonl'}",
+        "--source",
+        f"math={train_files / 'math_train.jsonl'}",
+        "--level",
+        "dsr=easy",
+        "--mix",
+        "dsr:easy=20",
+        "--mix",
+        "aime:hard=15",
+        "--mix",
+        "math:hard=10",
+    )
+    assert set(report["rows_out"]) <= {"dsr/Easy", "aime/Hard", "math/Hard"}
+    assert sum(report["rows_out"].values()) + report["test_rows"] == 45 and report["test_rows"] == 5
+    assert pq.read_table(tmp_path / "o" / "test.parquet").num_rows == 5
+    assert report["removed"]["exact duplicate"]["math"] > 0 or report["removed"]["near duplicate"]["math"] > 0
+
+
+def test_training_runs_on_a_prepared_dataset(open_rs, tiny_model, tmp_path):
+    result = run_openrs(
+        "train",
+        "--recipe",
+        "smoke",
+        "--gpus",
+        "0",
+        "--model",
+        str(tiny_model),
+        "--dataset",
+        str(open_rs),
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--set",
+        "max_steps=2",
+        "--set",
+        "max_completion_length=16",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").is_file()
+
+
+def test_difficulty_filter_writes_pass_rates(capsys, open_rs, tiny_model, tmp_path):
+    out = tmp_path / "filtered"
+    code, stdout, err = invoke(
+        capsys,
+        "data",
+        "filter",
+        "--dataset",
+        str(open_rs),
+        "--model",
+        str(tiny_model),
+        "--samples",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--limit",
+        "4",
+        "--output",
+        str(out),
+        "--json",
+    )
+    assert code == 0, err
+    result = json.loads(stdout)
+    table = pq.read_table(out / "train.parquet").to_pylist()
+    assert result["problems"] == 4 and len(table) == 4
+    assert all(r["pass_rate"] is not None and 0 <= r["pass_rate"] <= 1 for r in table)
+    assert len((out / "filter_cache.jsonl").read_text().splitlines()) == 8
+    # a random model solves nothing: --keep-range 0.5-1 keeps nothing, --drop-solved keeps everything
+    code, stdout, _ = invoke(
+        capsys,
+        "data",
+        "filter",
+        "--dataset",
+        str(open_rs),
+        "--model",
+        str(tiny_model),
+        "--samples",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--limit",
+        "4",
+        "--output",
+        str(out),
+        "--keep-range",
+        "0.5-1",
+        "--json",
+    )
+    assert json.loads(stdout)["kept"] == 0  # answers came from the cache: nothing regenerated
+    assert len((out / "filter_cache.jsonl").read_text().splitlines()) == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--source", "s1=/nonexistent/file.jsonl"], "does not exist"),
+        (["--source", "bad"], "NAME=PATH_OR_HUB_ID"),
+        (["--recipe", "open-everything", "--source", "a=x"], "unknown data recipe"),
+        (["--source", "q=QFILE"], "no problem field"),
+        (
+            [
+                "--recipe",
+                "open-rs",
+                "--source",
+                "s1=AIME",
+                "--source",
+                "deepscaler=DSR",
+                "--level",
+                "s1=hard",
+                "--no-decontaminate",
+            ],
+            "the mix asks for 3000 Hard rows of s1",
+        ),
+        (
+            [
+                "--recipe",
+                "open-rs",
+                "--source",
+                "s1=AIME",
+                "--no-decontaminate",
+                "--level",
+                "s1=hard",
+                "--scale",
+                "0.001",
+            ],
+            "needs a source named 'deepscaler'",
+        ),
+        (["--source", "a=AIME", "--level", "a=tricky"], "SOURCE=easy|hard"),
+        ([], "no sources given"),
+    ],
+)
+def test_bad_data_input(capsys, train_files, tmp_path, args, needle):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"text": "1+1?", "answer": "2"}\n')
+    args = [
+        a.replace("QFILE", str(qfile))
+        .replace("AIME", str(train_files / "aime_1983_2023.jsonl"))
+        .replace("DSR", str(train_files / "deepscaler_sub1209.jsonl"))
+        for a in args
+    ]
+    assert_invoke_error(invoke(capsys, "data", "prepare", "--output", str(tmp_path / "o"), *args), 2, needle)
+    assert not (tmp_path / "o" / "train.parquet").exists()

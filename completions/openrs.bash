@@ -2,17 +2,19 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "data"|"data filter"|"data prepare"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "data"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W "data doctor eval push report train --version --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "data demo doctor eval push report train --version --help -h" -- "$cur")) ;;
         "data")
             COMPREPLY=($(compgen -W "filter prepare --help -h" -- "$cur")) ;;
         "data filter")
             COMPREPLY=($(compgen -W "--dataset --model --samples --backend --base-url --max-new-tokens --temperature --drop-solved --keep-range --output --limit --seed --json --help -h" -- "$cur")) ;;
         "data prepare")
             COMPREPLY=($(compgen -W "--output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
+        "demo")
+            COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --seed --json --help -h" -- "$cur")) ;;
         "doctor")
             COMPREPLY=($(compgen -W "--json --help -h" -- "$cur")) ;;
         "eval")

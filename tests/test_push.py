@@ -85,7 +85,7 @@ def test_dry_run_lists_files_and_prints_a_card_with_results(capsys, trained, hub
     assert "checkpoint-1" not in out and "optimizer.pt" not in out and "cache.jsonl" not in out
     assert "model-index:" in out and "AIME24" in out and "AMC23" in out
     assert "name: avg@1" in out and "| aime24 |" not in out  # labelled tasks in the table
-    assert "- accuracy (1.0)" not in out and "accuracy (1.0), format (1.0)" in out
+    assert "rewards (weight): accuracy (1.0), format (0.5), reasoning_steps (0.2)" in out
 
 
 def test_push_uploads_the_model_and_card_in_one_commit(capsys, trained, hub, monkeypatch):

@@ -34,6 +34,8 @@ def train_args(tiny_model, shared_dir):
         "save_steps=2",
         "--set",
         "reward_funcs=[tests.rewards_for_tests.vowel_share, format]",
+        "--set",
+        "reward_weights=[1.0, 1.0]",
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import data, doctor, eval, push, report, train
+from openrs_cli.cli import data, demo, doctor, eval, push, report, train
 from openrs_cli.errors import OpenrsError
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ def root(
     """GRPO for small reasoning models on competition maths: data, train, eval, push, report."""
 
 
+app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)

@@ -45,6 +45,8 @@ TASKS: dict[str, Task] = {
             4,
         ),
         Task("aime25", "math-ai/aime25", "test", "problem", "answer", "expr", ("aime25", "aime_2025"), 16),
+        # openrs's own word problems (package data); the demo evaluates on a held-out part of them
+        Task("arithmetic", "builtin:arithmetic", "test", "problem", "answer", "expr", ("arithmetic",), 4),
     ]
 }
 PAPER_TASKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench")
@@ -105,6 +107,10 @@ def _rows_from_file(path: Path) -> list[dict]:
 def load_problems(task: Task, data_dir: Path | None, limit: int | None = None) -> list[Problem]:
     if data_dir is not None:
         rows = _rows_from_file(local_file(task, data_dir))
+    elif task.hub_id.startswith("builtin:"):
+        from openrs_cli.train.dataset import builtin_path
+
+        rows = _rows_from_file(builtin_path(task.hub_id.removeprefix("builtin:")))
     else:
         from datasets import load_dataset
 

@@ -77,15 +77,20 @@ def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
     sweeps = {r.series for r in rows if r.series} if sum(1 for r in rows if r.series) > 1 else set()
     # checkpoint sweeps have their own figure: here only complete measured rows, or ones outside a sweep
     measured = [r for r in rows if r.source == "measured" and (r.average() is not None or r.series not in sweeps)]
-    shown = [r for r in quoted + measured[:6] if sum(r.percent(t) is not None for t in PAPER_TASKS) >= 2]
+    extra = sorted({t for r in measured for t in r.scores} - set(PAPER_TASKS))
+    tasks = [t for t in PAPER_TASKS if any(t in r.scores for r in measured)] or list(PAPER_TASKS)
+    tasks += extra
+    if extra and not any(t in PAPER_TASKS for r in measured for t in r.scores):
+        quoted = []  # measured on other tasks only (e.g. the demo): quoted rows would be empty bars
+    shown = [r for r in quoted + measured[:6] if any(r.percent(t) is not None for t in tasks)]
     if not shown:
         return []
-    fig, ax = plt.subplots(figsize=(11, 4.8))
+    fig, ax = plt.subplots(figsize=(max(6, 2.2 * len(tasks)) if not quoted else 11, 4.8))
     width = 0.8 / max(1, len(shown))
     cmap = plt.get_cmap("tab20")
     for i, row in enumerate(shown):
-        xs = [j + (i - (len(shown) - 1) / 2) * width for j in range(len(PAPER_TASKS))]
-        ys = [row.percent(t) or 0 for t in PAPER_TASKS]
+        xs = [j + (i - (len(shown) - 1) / 2) * width for j in range(len(tasks))]
+        ys = [row.percent(t) or 0 for t in tasks]
         bars = ax.bar(
             xs,
             ys,
@@ -95,15 +100,15 @@ def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
             linewidth=0.3,
             label=row.name + (" (measured)" if row.source == "measured" else ""),
         )
-        for bar, task in zip(bars, PAPER_TASKS, strict=True):
+        for bar, task in zip(bars, tasks, strict=True):
             if row.percent(task) is None:
                 bar.set_alpha(0)
             if row.source == "measured":
                 bar.set_hatch("//")
-    ax.set_xticks(range(len(PAPER_TASKS)), [TASK_LABELS[t] for t in PAPER_TASKS])
-    ax.set_ylabel("pass@1 (%)")
+    ax.set_xticks(range(len(tasks)), [TASK_LABELS.get(t, t) for t in tasks])
+    ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Per-benchmark comparison (small models)")
+    ax.set_title("Per-benchmark comparison (small models)" if quoted else "Per-task comparison (measured)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     paths = _save(fig, out_dir, "benchmarks")
     plt.close(fig)

@@ -50,7 +50,7 @@ def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
         return recipes.load_config_file(opts.config), str(opts.config)
     if opts.exp is not None:
         if opts.exp not in (1, 2, 3):
-            raise BadInputError(f"unknown experiment {opts.exp}", "the paper has experiments 1, 2 and 3")
+            raise BadInputError(f"unknown experiment {opts.exp}", "use --exp 1, 2 or 3 (the paper's experiments)")
         return recipes.load_recipe(f"exp{opts.exp}"), f"exp{opts.exp}"
     name = opts.recipe or "smoke"
     return recipes.load_recipe(name), name

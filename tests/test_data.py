@@ -247,3 +247,25 @@ def test_bad_data_input(capsys, train_files, tmp_path, args, needle):
     ]
     assert_invoke_error(invoke(capsys, "data", "prepare", "--output", str(tmp_path / "o"), *args), 2, needle)
     assert not (tmp_path / "o" / "train.parquet").exists()
+
+
+def test_push_to_hub_uploads_the_prepared_folder(capsys, train_files, tmp_path, monkeypatch):
+    from huggingface_hub import HfApi
+
+    calls = []
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "q" * 30)
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **kw: calls.append(("repo", repo_id, kw)))
+    monkeypatch.setattr(HfApi, "upload_folder", lambda self, **kw: calls.append(("upload", kw["repo_id"], kw)))
+    out = tmp_path / "o"
+    report, _ = prepare(
+        capsys,
+        out,
+        "--source",
+        f"aime={train_files / 'aime_1983_2023.jsonl'}",
+        "--no-decontaminate",
+        "--push-to-hub",
+        "me/aime-clean",
+    )
+    assert [c[0] for c in calls] == ["repo", "upload"]
+    assert calls[0][2]["repo_type"] == "dataset" and calls[1][2]["folder_path"] == str(out)
+    assert (out / "train.parquet").is_file() and report["output"] == str(out)

@@ -10,7 +10,11 @@ import typer
 
 from openrs_cli.cli.options import JsonOpt, SeedOpt
 
-app = typer.Typer(help="Build and filter GRPO training sets (open-s1, open-rs, open-deepscaler).", no_args_is_help=True)
+app = typer.Typer(
+    help="Build and filter GRPO training sets (open-s1, open-rs, open-deepscaler).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 @app.command("prepare")

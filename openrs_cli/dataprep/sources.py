@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.rowfiles import SUFFIXES, read_rows
 
 PROBLEM_FIELDS = ("problem", "question")
 LEVELS = {"easy": "Easy", "hard": "Hard", "medium": "Medium"}
-SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 def parse_sources(items: list[str]) -> dict[str, str]:
@@ -51,15 +50,7 @@ def last_boxed(text: str | None) -> str | None:
 
 def _read_file(path: Path) -> list[dict[str, Any]]:
     try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path).to_pylist()
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".json":
-            data = json.loads(text)
-            return data if isinstance(data, list) else list(data.get("data", []))
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return read_rows(path)
     except (OSError, ValueError) as exc:
         raise BadInputError(f"cannot read {path}: {type(exc).__name__}: {str(exc)[:100]}", "check the file") from exc
 

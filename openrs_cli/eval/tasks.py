@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.rowfiles import read_rows
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,13 @@ def local_file(task: Task, data_dir: Path) -> Path:
     )
 
 
-def _rows_from_file(path: Path) -> list[dict]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        data = json.loads(text)
-        return data if isinstance(data, list) else list(data.get("data", []))
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def load_problems(task: Task, data_dir: Path | None, limit: int | None = None) -> list[Problem]:
     if data_dir is not None:
-        rows = _rows_from_file(local_file(task, data_dir))
+        rows = read_rows(local_file(task, data_dir))
     elif task.hub_id.startswith("builtin:"):
         from openrs_cli.train.dataset import builtin_path
 
-        rows = _rows_from_file(builtin_path(task.hub_id.removeprefix("builtin:")))
+        rows = read_rows(builtin_path(task.hub_id.removeprefix("builtin:")))
     else:
         from datasets import load_dataset
 

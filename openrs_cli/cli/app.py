@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import data, demo, doctor, eval, push, report, train
+from openrs_cli.cli import data, demo, doctor, evaluate, push, report, train
 from openrs_cli.errors import OpenrsError
 
 app = typer.Typer(
@@ -46,7 +46,7 @@ app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)
-app.command("eval")(eval.eval_command)
+app.command("eval")(evaluate.eval_command)
 app.command("report")(report.report)
 app.command("push")(push.push)
 

@@ -16,6 +16,7 @@ TASK_LABELS = {
     "minerva": "Minerva",
     "olympiadbench": "OlympiadBench",
     "aime25": "AIME25",
+    "arithmetic": "Arithmetic (held out)",
 }
 
 

@@ -20,8 +20,11 @@ def _label(row: Row) -> str:
 
 
 def columns(rows: list[Row]) -> tuple[str, ...]:
-    extra = sorted({t for r in rows for t in r.scores} - set(PAPER_TASKS))
-    return PAPER_TASKS + tuple(extra)
+    """The paper's five (all of them when quoted rows are shown), then any other task measured."""
+    present = {t for r in rows for t in r.scores}
+    quoted = any(r.source == "quoted" for r in rows)
+    paper = tuple(t for t in PAPER_TASKS if quoted or t in present)
+    return paper + tuple(sorted(present - set(PAPER_TASKS)))
 
 
 def markdown(rows: list[Row], footnote: str, costs: bool) -> str:
@@ -40,9 +43,11 @@ def markdown(rows: list[Row], footnote: str, costs: bool) -> str:
         if costs:
             cells.append("–" if row.cost is None else f"{row.cost:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
-    notes = [f"pass@1 / avg@k in %. {footnote}"]
+    quoted = any(r.source == "quoted" for r in rows)
+    notes = [f"pass@1 / avg@k in %. {footnote}" if quoted else "avg@k in %."]
     if any(r.source == "measured" for r in rows):
-        notes.append("* measured here from result files; the rest are quoted. Avg: the five paper benchmarks only.")
+        rest = "; the rest are quoted" if quoted else ""
+        notes.append(f"* measured here from result files{rest}. Avg: the five paper benchmarks only.")
     return "\n".join(lines) + "\n\n" + "\n".join(f"_{n}_" for n in notes) + "\n"
 
 

@@ -78,10 +78,11 @@ def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
     # checkpoint sweeps have their own figure: here only complete measured rows, or ones outside a sweep
     measured = [r for r in rows if r.source == "measured" and (r.average() is not None or r.series not in sweeps)]
     extra = sorted({t for r in measured for t in r.scores} - set(PAPER_TASKS))
-    tasks = [t for t in PAPER_TASKS if any(t in r.scores for r in measured)] or list(PAPER_TASKS)
-    tasks += extra
-    if extra and not any(t in PAPER_TASKS for r in measured for t in r.scores):
-        quoted = []  # measured on other tasks only (e.g. the demo): quoted rows would be empty bars
+    measured_paper = [t for t in PAPER_TASKS if any(t in r.scores for r in measured)]
+    if extra and not measured_paper:
+        quoted, tasks = [], extra  # measured on other tasks only (e.g. the demo): no empty paper columns
+    else:
+        tasks = (measured_paper or list(PAPER_TASKS)) + extra
     shown = [r for r in quoted + measured[:6] if any(r.percent(t) is not None for t in tasks)]
     if not shown:
         return []
@@ -100,6 +101,13 @@ def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
             linewidth=0.3,
             label=row.name + (" (measured)" if row.source == "measured" else ""),
         )
+        if not quoted:
+            ax.bar_label(
+                bars,
+                labels=[f"{row.percent(t):.1f}" if row.percent(t) is not None else "" for t in tasks],
+                padding=2,
+                fontsize=8,
+            )
         for bar, task in zip(bars, tasks, strict=True):
             if row.percent(task) is None:
                 bar.set_alpha(0)
@@ -169,7 +177,9 @@ def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
     except (OSError, ValueError, KeyError) as exc:
         raise BadInputError(f"cannot read {path}: {type(exc).__name__}", "is it a TRL trainer_state.json?") from exc
     plt = _plt()
-    fig, axes = plt.subplots(1, len(TRAIN_KEYS), figsize=(4 * len(TRAIN_KEYS), 3.3), squeeze=False)
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, len(TRAIN_KEYS), figsize=(4.4 * len(TRAIN_KEYS), 3.3), squeeze=False)
     for ax, (key, label) in zip(axes[0], TRAIN_KEYS, strict=True):
         pts = [(h["step"], h[key]) for h in history if key in h and "step" in h]
         if pts:
@@ -178,8 +188,10 @@ def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
             ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(label)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     fig.suptitle(f"Training curves: {train_dir.name}", y=1.03)
+    fig.tight_layout()
     paths = _save(fig, out_dir, "training")
     plt.close(fig)
     return paths

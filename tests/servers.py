@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -34,7 +35,8 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 @contextmanager
 def transformers_serve(model: Path, cache_dir: Path):
     """`transformers serve MODEL`; /v1/models needs an existing Hub cache dir, so it gets a temporary one."""
-    exe = shutil.which("transformers")
+    beside = Path(sys.executable).parent / "transformers"  # the CLI of this interpreter's transformers
+    exe = str(beside) if beside.is_file() else shutil.which("transformers")
     assert exe, "transformers CLI missing: pip install 'transformers[serving]'"
     port = free_port()
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -29,10 +29,10 @@ def push(
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a model or chosen checkpoints to the Hugging Face Hub, with a model card holding its results."""
+    from openrs_cli.checkpoints import pick_checkpoints
     from openrs_cli.errors import BadInputError
     from openrs_cli.push.card import build_card, load_training_config
     from openrs_cli.push.upload import Upload, files_to_upload, token_or_fail
-    from openrs_cli.push.upload import checkpoints as pick
     from openrs_cli.push.upload import push as do_push
     from openrs_cli.report.collect import group_runs, scan
 
@@ -48,7 +48,7 @@ def push(
     config = load_training_config(model_dir)
     uploads: list[Upload] = []
     if checkpoints:
-        for step, folder in pick(model_dir, checkpoints):
+        for step, folder in pick_checkpoints(model_dir, checkpoints, "drop --checkpoints to push the final model"):
             mine = [r for r in rows if r.step == step]
             uploads.append(
                 Upload(f"checkpoint-{step}", folder, files_to_upload(folder), build_card(repo_id, folder, config, mine))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openrs_cli.checkpoints import list_checkpoints, pick_checkpoints, step_of
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.backends.base import Sampling
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
 
 BACKENDS = ("auto", "vllm", "endpoint", "transformers")
 PROTOCOLS = ("paper", "robust")
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 @dataclass
@@ -99,37 +98,17 @@ def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) 
     folder = Path(model).expanduser().resolve()
     if not folder.is_dir():
         raise BadInputError(f"model folder {model} does not exist", "give a local model folder or a Hub id org/name")
-    found = sorted(
-        ((int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir()),
-    )
     out_root = output_dir or Path("outputs/eval") / folder.name
     if checkpoints:
-        if not found:
-            raise BadInputError(
-                f"{model} has no checkpoint-N folders", "drop --checkpoints or point at a training output"
-            )
-        wanted = None if checkpoints == "all" else _steps(checkpoints)
-        chosen = [(s, p) for s, p in found if wanted is None or s in wanted]
-        missing = sorted(set(wanted or []) - {s for s, _ in found})
-        if missing:
-            raise BadInputError(
-                f"no checkpoint-{missing[0]} in {model}", f"available: {', '.join(str(s) for s, _ in found)}"
-            )
+        chosen = pick_checkpoints(folder, checkpoints, "drop --checkpoints or point at a training output")
         return [
             ModelTarget(str(p), f"{folder.name}/checkpoint-{s}", s, out_root / f"checkpoint-{s}") for s, p in chosen
         ]
     if not (folder / "config.json").is_file():
-        hint = "use --checkpoints all to evaluate its checkpoints" if found else "give a folder with config.json"
+        has = bool(list_checkpoints(folder))
+        hint = "use --checkpoints all to evaluate its checkpoints" if has else "give a folder with config.json"
         raise BadInputError(f"model folder {model} has no config.json", hint)
-    step = int(m.group(1)) if (m := _CHECKPOINT.match(folder.name)) else None
-    return [ModelTarget(str(folder), folder.name, step, out_root)]
-
-
-def _steps(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise BadInputError(f"--checkpoints must be 'all' or steps like 50,100, got '{text}'") from None
+    return [ModelTarget(str(folder), folder.name, step_of(folder), out_root)]
 
 
 def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[str, int]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openrs_cli.checkpoints import CHECKPOINT
 from openrs_cli.errors import BadInputError, RuntimeFailure
 
 # training state that is large and useless to someone loading the model
 SKIP = ["optimizer.pt", "scheduler.pt", "rng_state*.pth", "*.tmp", ".*", "cache.jsonl", "*.log", "slurm-*.out"]
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 @dataclass
@@ -31,7 +30,7 @@ def files_to_upload(folder: Path) -> list[str]:
     out = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if not path.is_file() or any(_CHECKPOINT.match(p) for p in rel.parts[:-1]):
+        if not path.is_file() or any(CHECKPOINT.match(p) for p in rel.parts[:-1]):
             continue
         if any(d in path.parents for d in eval_dirs):
             continue
@@ -41,24 +40,6 @@ def files_to_upload(folder: Path) -> list[str]:
             continue
         out.append(rel.as_posix())
     return out
-
-
-def checkpoints(model_dir: Path, spec: str) -> list[tuple[int, Path]]:
-    found = sorted((int(m.group(1)), p) for p in model_dir.iterdir() if (m := _CHECKPOINT.match(p.name)) and p.is_dir())
-    if not found:
-        raise BadInputError(f"{model_dir} has no checkpoint-N folders", "drop --checkpoints to push the final model")
-    if spec == "all":
-        return found
-    try:
-        wanted = {int(s) for s in spec.split(",") if s.strip()}
-    except ValueError:
-        raise BadInputError(f"--checkpoints must be 'all' or steps like 50,100, got '{spec}'") from None
-    missing = wanted - {s for s, _ in found}
-    if missing:
-        raise BadInputError(
-            f"no checkpoint-{min(missing)} in {model_dir}", f"have: {', '.join(str(s) for s, _ in found)}"
-        )
-    return [(s, p) for s, p in found if s in wanted]
 
 
 def token_or_fail() -> str:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from openrs_cli.atomic import write_bytes_via
+from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
 from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, Row
 
@@ -164,7 +165,7 @@ TRAIN_KEYS = [
 
 
 def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
-    states = sorted(train_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    states = [folder / "trainer_state.json" for _, folder in list_checkpoints(train_dir, complete=True)]
     path = train_dir / "trainer_state.json"
     if not path.is_file():
         if not states:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import detect_gpus
 from openrs_cli.train import recipes
 from openrs_cli.train.layout import Plan, make_plan
 
 CONFIG_NAME = "openrs_config.yaml"
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 @dataclass
@@ -102,14 +101,8 @@ def gpu_count(requested: str, planning_only: bool) -> tuple[int, list[str]]:
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
-    if not output_dir.is_dir():
-        return None
-    steps = [
-        (int(m.group(1)), p)
-        for p in output_dir.iterdir()
-        if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
-    ]
-    return max(steps)[1] if steps else None
+    found = list_checkpoints(output_dir, complete=True)
+    return found[-1][1] if found else None
 
 
 def resume_point(resume: str, output_dir: Path) -> Path | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.backends.base import GenRequest, GenResult, Sampling
-from openrs_cli.eval.cache import AnswerCache, request_key
+from openrs_cli.eval.backends.factory import choose_backend, make_backend
+from openrs_cli.eval.cache import AnswerCache, request_key, sample_seed
 from openrs_cli.eval.prompts import messages_for
 from openrs_cli.eval.scoring import ParallelScorer
 
@@ -58,29 +59,6 @@ def _read(dataset: Path) -> list[dict]:
     return rows
 
 
-def _backend(opts: FilterOptions, out: Path):
-    kind = opts.backend
-    if kind == "auto":
-        kind = "endpoint" if opts.base_url else ("vllm" if opts.gpus else "transformers")
-    if kind == "transformers":
-        from openrs_cli.eval.backends.hf import TransformersBackend
-
-        return TransformersBackend(opts.model)
-    if kind == "endpoint":
-        from openrs_cli.eval.backends.endpoint import EndpointBackend
-
-        if not opts.base_url:
-            raise BadInputError("the endpoint backend needs --base-url")
-        backend = EndpointBackend(opts.base_url, fallback_model=opts.model)
-        backend.check()
-        return backend
-    from openrs_cli.eval.backends.vllm_server import VllmBackend, served_name, server_command
-
-    name = served_name(opts.model)
-    sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
-    return VllmBackend(server_command(opts.model, opts.gpus, sampling, 8012, name, opts.seed), 8012, name, out)
-
-
 def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     if opts.samples < 1:
         raise BadInputError("--samples must be at least 1")
@@ -98,14 +76,7 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
             keys[key] = i
             if cache.get(key) is None:
                 missing.append(
-                    GenRequest(
-                        key,
-                        "filter",
-                        i,
-                        s,
-                        tuple(messages_for(row["problem"])),
-                        (opts.seed * 7919 + int(key[:8], 16)) % (2**31 - 1),
-                    )
+                    GenRequest(key, "filter", i, s, tuple(messages_for(row["problem"])), sample_seed(opts.seed, key))
                 )
     say(f"{len(rows)} problems x {opts.samples} samples: {len(keys) - len(missing)} cached, {len(missing)} to generate")
 
@@ -122,7 +93,10 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
             )
 
     if missing:
-        backend = _backend(opts, out)
+        kind = choose_backend(opts.backend, opts.base_url, opts.gpus)
+        backend = make_backend(
+            kind, opts.model, sampling, out, base_url=opts.base_url, gpus=opts.gpus, port=8012, seed=opts.seed
+        )
         try:
             backend.generate(missing, sampling, on_result)
         finally:

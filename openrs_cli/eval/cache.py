@@ -18,6 +18,11 @@ def request_key(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def sample_seed(base: int, key: str) -> int:
+    """One seed per sample, from the run's seed and the sample's key: results do not depend on batching."""
+    return (base * 1_000_003 + int(key[:8], 16)) % (2**31 - 1)
+
+
 class AnswerCache:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -122,6 +122,7 @@ def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[s
 
 
 def make_plan(opts: EvalOptions) -> EvalPlan:
+    from openrs_cli.eval.backends.factory import choose_backend
     from openrs_cli.eval.backends.vllm_server import server_command
     from openrs_cli.hardware import detect_gpus
 
@@ -134,8 +135,6 @@ def make_plan(opts: EvalOptions) -> EvalPlan:
         raise BadInputError("--max-new-tokens must be at least 1")
     if opts.data_dir is not None and not opts.data_dir.is_dir():
         raise BadInputError(f"--data-dir {opts.data_dir} is not a folder", "point it at a folder of benchmark files")
-    if opts.backend == "endpoint" and not opts.base_url:
-        raise BadInputError("the endpoint backend needs --base-url", "e.g. --base-url http://localhost:8000/v1")
     if opts.base_url and opts.backend not in ("auto", "endpoint"):
         raise BadInputError(f"--base-url conflicts with --backend {opts.backend}", "drop one of them")
     found = len(detect_gpus()[0])
@@ -150,11 +149,7 @@ def make_plan(opts: EvalOptions) -> EvalPlan:
         if not opts.planning_only:
             raise BadInputError(f"--gpus {gpus} but only {found} GPU(s) are visible", "lower --gpus or use --dry-run")
         notes.append(f"planning for {gpus} GPUs; this machine has {found}")
-    backend = opts.backend
-    if backend == "auto":
-        backend = "endpoint" if opts.base_url else ("vllm" if gpus > 0 else "transformers")
-    if backend == "vllm" and gpus == 0:
-        raise BadInputError("the vllm backend needs GPUs and none are in use", "use --backend transformers on CPU")
+    backend = choose_backend(opts.backend, opts.base_url, gpus)
     models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
     sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
     server = None

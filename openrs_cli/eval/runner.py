@@ -11,7 +11,8 @@ from typing import Any
 
 from openrs_cli.errors import RuntimeFailure
 from openrs_cli.eval.backends.base import GenRequest, GenResult
-from openrs_cli.eval.cache import AnswerCache, request_key
+from openrs_cli.eval.backends.factory import make_backend
+from openrs_cli.eval.cache import AnswerCache, request_key, sample_seed
 from openrs_cli.eval.plan import EvalOptions, EvalPlan, ModelTarget
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for
 from openrs_cli.eval.results import lighteval_results, timestamp, write_summary, write_task
@@ -20,35 +21,6 @@ from openrs_cli.eval.stats import task_stats
 from openrs_cli.eval.tasks import PAPER_TASKS, Problem, load_problems
 
 PROMPT_VERSION = 1  # bump when MATH_QUERY_TEMPLATE changes, so cached answers are not reused
-
-
-def _seed(base: int, key: str) -> int:
-    return (base * 1_000_003 + int(key[:8], 16)) % (2**31 - 1)
-
-
-def _backend(plan: EvalPlan, opts: EvalOptions, target: ModelTarget):
-    if plan.backend == "transformers":
-        from openrs_cli.eval.backends.hf import TransformersBackend
-
-        return TransformersBackend(target.path, opts.revision)
-    if plan.backend == "endpoint":
-        from openrs_cli.eval.backends.endpoint import EndpointBackend
-
-        backend = EndpointBackend(
-            opts.base_url or "",
-            opts.served_model_name,
-            fallback_model=target.path,
-            concurrency=opts.concurrency,
-        )
-        backend.check()
-        return backend
-    from openrs_cli.eval.backends.vllm_server import VllmBackend, served_name, server_command
-
-    name = served_name(target.path)
-    argv = server_command(
-        target.path, plan.gpus, plan.sampling, opts.port, name, plan.seed, opts.revision, opts.tensor_parallel
-    )
-    return VllmBackend(argv, opts.port, name, target.out_dir)
 
 
 class Progress:
@@ -125,7 +97,7 @@ def evaluate_model(
                             problem.index,
                             sample,
                             tuple(messages_for(problem.question)),
-                            _seed(plan.seed, key),
+                            sample_seed(plan.seed, key),
                         )
                     )
     total = len(slots)
@@ -172,7 +144,20 @@ def evaluate_model(
     backend = None
     try:
         if missing:
-            backend = _backend(plan, opts, target)
+            backend = make_backend(
+                plan.backend,
+                target.path,
+                sampling,
+                target.out_dir,
+                revision=opts.revision,
+                base_url=opts.base_url,
+                served_model_name=opts.served_model_name,
+                concurrency=opts.concurrency,
+                gpus=plan.gpus,
+                port=opts.port,
+                seed=plan.seed,
+                tensor_parallel=opts.tensor_parallel,
+            )
             backend.generate(missing, sampling, on_result)
     finally:
         progress.close()

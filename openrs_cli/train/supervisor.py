@@ -75,6 +75,25 @@ def stop(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
             continue
 
 
+def wait_ready(
+    servers: list[tuple[str, subprocess.Popen, Path]], ready: Callable[[], bool], timeout_s: float, hint: str = ""
+) -> None:
+    """Poll `ready` until it holds; a server that exits first, or the timeout, is a one-line failure."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        for role, proc, log in servers:
+            if proc.poll() is not None:
+                raise RuntimeFailure(
+                    f"{role} server exited with code {proc.returncode} before it was ready", f"see {log}"
+                )
+        if time.monotonic() > deadline:
+            role, _, log = servers[0]
+            raise RuntimeFailure(
+                f"{role} server not ready after {timeout_s:.0f} s", f"see {log}" + (f"; {hint}" if hint else "")
+            )
+        time.sleep(POLL_S)
+
+
 def run_together(
     processes: list[ProcessSpec],
     log_dir: Path,
@@ -93,20 +112,12 @@ def run_together(
             running.append((spec, proc))
             say(f"started {spec.role} (pid {proc.pid}), log: {log_dir / spec.log if spec.log else 'stdout'}")
         if servers and ready is not None:
-            deadline = time.monotonic() + ready_timeout_s
-            while not ready():
-                for spec, proc in running:
-                    if proc.poll() is not None:
-                        raise RuntimeFailure(
-                            f"{spec.role} server exited with code {proc.returncode} before it was ready",
-                            f"see {log_dir / (spec.log or '')}",
-                        )
-                if time.monotonic() > deadline:
-                    raise RuntimeFailure(
-                        f"{servers[0].role} server not ready after {ready_timeout_s:.0f} s",
-                        f"see {log_dir / (servers[0].log or '')}; raise --server-timeout for large models",
-                    )
-                time.sleep(POLL_S)
+            wait_ready(
+                [(spec.role, proc, log_dir / (spec.log or "")) for spec, proc in running],
+                ready,
+                ready_timeout_s,
+                "raise --server-timeout for large models",
+            )
             say("generation server is ready")
         for spec in trainers:
             running.append((spec, start_process(spec, log_dir, stdout_to_stderr)))

@@ -9,7 +9,7 @@ from openrs_cli.errors import RuntimeFailure
 from openrs_cli.eval.backends.base import GenRequest, OnResult, Sampling
 from openrs_cli.eval.backends.endpoint import EndpointBackend
 from openrs_cli.train.layout import ProcessSpec
-from openrs_cli.train.supervisor import http_ready, start_process, stop
+from openrs_cli.train.supervisor import http_ready, start_process, stop, wait_ready
 
 PROMPT_ROOM = 2048  # tokens kept for the prompt on top of max_new_tokens
 
@@ -60,19 +60,13 @@ class VllmBackend:
     name = "vllm"
 
     def __init__(self, argv: list[str], port: int, name: str, log_dir: Path, ready_timeout_s: float = 1800) -> None:
-        import time
-
         self.proc = start_process(ProcessSpec("vllm", argv, {}, "vllm-serve.log"), log_dir)
         self.log = log_dir / "vllm-serve.log"
-        ready = http_ready(f"http://127.0.0.1:{port}/health")
-        deadline = time.monotonic() + ready_timeout_s
-        while not ready():
-            if self.proc.poll() is not None:
-                raise RuntimeFailure(f"vllm serve exited with code {self.proc.returncode} at start", f"see {self.log}")
-            if time.monotonic() > deadline:
-                stop(self.proc)
-                raise RuntimeFailure(f"vllm serve not ready after {ready_timeout_s:.0f} s", f"see {self.log}")
-            time.sleep(1)
+        try:
+            wait_ready([("vllm", self.proc, self.log)], http_ready(f"http://127.0.0.1:{port}/health"), ready_timeout_s)
+        except BaseException:
+            stop(self.proc)
+            raise
         self.endpoint = EndpointBackend(f"http://127.0.0.1:{port}/v1", model=name, concurrency=256)
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:

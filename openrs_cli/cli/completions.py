@@ -140,15 +140,9 @@ def render_all() -> dict[str, str]:
 
 
 def write_all(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_all().items():
-        target = folder / name
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
-        written.append(target)
-    return written
+    from openrs_cli.atomic import write_text
+
+    return [write_text(folder / name, text) for name, text in render_all().items()]
 
 
 if __name__ == "__main__":

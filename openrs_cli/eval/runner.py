@@ -6,7 +6,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import RuntimeFailure
@@ -235,7 +234,3 @@ def run(plan: EvalPlan, opts: EvalOptions, say: Callable[[str], None]) -> list[d
     for target in plan.models:
         summaries.append(evaluate_model(plan, opts, target, say))
     return summaries
-
-
-def output_root(plan: EvalPlan) -> Path:
-    return plan.models[0].out_dir

@@ -6,16 +6,10 @@ a worker that still overruns `hard_timeout_s` is abandoned and that answer score
 
 from __future__ import annotations
 
-import os
-
 from openrs_cli.parallel import BoundedPool
 from openrs_cli.rewards.verify import check_answer
 
 _POOL: BoundedPool | None = None
-
-
-def default_workers() -> int:
-    return max(1, min(16, (os.cpu_count() or 1)))
 
 
 def _pool(workers: int) -> BoundedPool:

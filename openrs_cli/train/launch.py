@@ -57,4 +57,5 @@ def launch(opts: TrainOptions, dry_run: bool, json_out: bool, slurm: Path | None
         plan.processes, log_dir, ready, server_timeout, say=lambda m: typer.echo(f"openrs: {m}", err=True)
     )
     typer.echo(f"openrs: training finished; outputs in {log_dir}", err=True)
-    sys.exit(code) if code else None
+    if code:
+        sys.exit(code)

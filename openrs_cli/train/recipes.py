@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,16 +60,23 @@ def recipe_summaries() -> list[tuple[str, str]]:
     return [(name, str(load_recipe(name).get("recipe_description", ""))) for name in recipe_names()]
 
 
-def known_keys() -> set[str]:
-    """Every key a recipe may hold: TRL's GRPOConfig, ModelConfig, ScriptArguments, and openrs's own."""
+@cache
+def trl_fields() -> dict[str, str]:
+    """Every field of TRL's GRPOConfig, ModelConfig and ScriptArguments, with its type as text."""
     import dataclasses
 
     from trl import GRPOConfig, ModelConfig, ScriptArguments
 
-    keys = set(OPENRS_FIELDS)
+    fields: dict[str, str] = {}
     for cls in (GRPOConfig, ModelConfig, ScriptArguments):
-        keys.update(f.name for f in dataclasses.fields(cls))
-    return keys
+        for f in dataclasses.fields(cls):
+            fields[f.name] = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return fields
+
+
+def known_keys() -> set[str]:
+    """Every key a recipe may hold: TRL's fields and openrs's own."""
+    return set(trl_fields()) | set(OPENRS_FIELDS)
 
 
 def check_keys(config: dict[str, Any], known: set[str], where: str) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from openrs_cli.atomic import write_text
 from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import detect_gpus
@@ -162,9 +162,5 @@ def training_config(plan: Plan) -> dict[str, Any]:
 
 def write_config(plan: Plan) -> Path:
     path = Path(plan.config_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     header = f"# resolved by openrs from {plan.config.get('recipe')}; rerun: openrs train --config {path}\n"
-    tmp.write_text(header + yaml.safe_dump(training_config(plan), sort_keys=False, allow_unicode=True))
-    os.replace(tmp, path)
-    return path
+    return write_text(path, header + yaml.safe_dump(training_config(plan), sort_keys=False, allow_unicode=True))

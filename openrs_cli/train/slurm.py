@@ -6,6 +6,7 @@ import os
 import shlex
 from pathlib import Path
 
+from openrs_cli.atomic import write_text
 from openrs_cli.train.layout import Plan
 
 
@@ -36,9 +37,6 @@ def sbatch_script(plan: Plan, config_path: Path, gpus_per_node: int, job_name: s
 
 
 def write_sbatch(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_text(path, text)
+    os.chmod(path, 0o755)
     return path

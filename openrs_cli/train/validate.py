@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards.registry import REWARDS, is_known
 from openrs_cli.train.fields import LOSS_TYPES, OPENRS_FIELDS
-
-
-def _field_types() -> dict[str, str]:
-    from trl import GRPOConfig, ModelConfig, ScriptArguments
-
-    types: dict[str, str] = {}
-    for cls in (GRPOConfig, ModelConfig, ScriptArguments):
-        for f in dataclasses.fields(cls):
-            types[f.name] = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    return types
+from openrs_cli.train.recipes import trl_fields
 
 
 def _coerce(key: str, value: Any, type_name: str) -> Any:
@@ -43,7 +33,7 @@ def _coerce(key: str, value: Any, type_name: str) -> Any:
 
 def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     """Return the config with scalars coerced; raise BadInputError naming the first problem."""
-    types = _field_types()
+    types = trl_fields()
     out = {k: _coerce(k, v, types[k]) if k in types and k not in OPENRS_FIELDS else v for k, v in config.items()}
     if not out.get("model_name_or_path"):
         raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")

@@ -2,13 +2,15 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "data"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "data"|"data bench"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
             COMPREPLY=($(compgen -W "data demo doctor eval push report train --version --help -h" -- "$cur")) ;;
         "data")
-            COMPREPLY=($(compgen -W "filter prepare --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "bench filter prepare --help -h" -- "$cur")) ;;
+        "data bench")
+            COMPREPLY=($(compgen -W "--output-dir --tasks --revision --json --help -h" -- "$cur")) ;;
         "data filter")
             COMPREPLY=($(compgen -W "--dataset --model --samples --backend --base-url --max-new-tokens --temperature --drop-solved --keep-range --output --limit --seed --json --help -h" -- "$cur")) ;;
         "data prepare")
@@ -28,10 +30,11 @@ _openrs() {
             COMPREPLY=($(compgen -W "--results --format --output-dir --train-dir --quoted --no-quoted --figures --no-figures --costs --gpu-hours --price-per-gpu-hour --help -h" -- "$cur")) ;;
         "train")
             case "$prev" in
-                --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo" -- "$cur")); return ;;
+                --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo cispo sapo luspo vespo" -- "$cur")); return ;;
                 --layout) COMPREPLY=($(compgen -W "auto server colocate" -- "$cur")); return ;;
+                --generation) COMPREPLY=($(compgen -W "vllm transformers auto" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --slurm --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --slurm --dry-run --json --help -h" -- "$cur")) ;;
         *) COMPREPLY=() ;;
     esac
 }

@@ -1,7 +1,9 @@
 """GPU detection, kept pure so train and eval can size their processes and tests can fake it.
 
 `detect_gpus()` asks nvidia-smi first (no torch import), then torch.cuda when torch is importable,
-and keeps only the devices CUDA_VISIBLE_DEVICES exposes, renumbered as CUDA renumbers them.
+and keeps only the devices CUDA_VISIBLE_DEVICES exposes, renumbered as CUDA renumbers them. Each
+GPU keeps its physical index too: a child process must be given physical indices in its own
+CUDA_VISIBLE_DEVICES (an ordinal from the parent's numbering would land on the wrong card).
 """
 
 from __future__ import annotations
@@ -87,17 +89,32 @@ def _run_nvidia_smi(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=20).stdout
 
 
-def _torch_gpus() -> list[Gpu]:
+def physical_indices(count: int, cuda_visible_devices: str | None) -> list[int]:
+    """Physical indices of the first `count` ordinals, read from numeric CUDA_VISIBLE_DEVICES entries.
+
+    >>> physical_indices(2, "4,5,6"), physical_indices(2, None), physical_indices(2, "GPU-ab,GPU-cd")
+    ([4, 5], [0, 1], [0, 1])
+    """
+    entries = [e.strip() for e in (cuda_visible_devices or "").split(",") if e.strip()]
+    if len(entries) >= count and all(e.isdigit() for e in entries[:count]):
+        return [int(e) for e in entries[:count]]
+    return list(range(count))
+
+
+def _torch_gpus(env: Mapping[str, str]) -> list[Gpu]:
     try:
         import torch
     except ImportError:
         return []
     if not torch.cuda.is_available():
         return []
+    count = torch.cuda.device_count()
+    physical = physical_indices(count, env.get("CUDA_VISIBLE_DEVICES"))
     out = []
-    for i in range(torch.cuda.device_count()):
+    for i in range(count):
         props = torch.cuda.get_device_properties(i)
-        out.append(Gpu(i, i, props.name, props.total_memory // (1024 * 1024), str(getattr(props, "uuid", ""))))
+        mib = props.total_memory // (1024 * 1024)
+        out.append(Gpu(i, physical[i], props.name, mib, str(getattr(props, "uuid", ""))))
     return out
 
 
@@ -117,7 +134,43 @@ def detect_gpus(
         except (OSError, subprocess.SubprocessError):
             pass
     if use_torch:
-        gpus = _torch_gpus()  # torch applies CUDA_VISIBLE_DEVICES itself
+        gpus = _torch_gpus(env)  # torch applies CUDA_VISIBLE_DEVICES itself
         if gpus:
             return gpus, "torch"
     return [], "none"
+
+
+def resolve_gpus(requested: str, planning_only: bool) -> tuple[list[int], list[str]]:
+    """Physical indices of the GPUs a command uses (`--gpus auto|N`), and notes for its plan.
+
+    A stated count is not checked with torch when only planning, so a dry run imports no torch;
+    GPUs planned beyond those present take the next free indices.
+    """
+    from openrs_cli.errors import BadInputError
+
+    if requested != "auto" and not requested.isdigit():
+        raise BadInputError(f"--gpus must be a number or 'auto', got '{requested}'")
+    if requested == "0":
+        return [], []
+    found, _ = detect_gpus(use_torch=requested == "auto" or not planning_only)
+    ids = [g.physical_index for g in found]
+    if requested == "auto":
+        return ids, []
+    wanted = int(requested)
+    if wanted <= len(ids):
+        return ids[:wanted], []
+    if not planning_only:
+        raise BadInputError(
+            f"--gpus {wanted} but only {len(ids)} GPU(s) are visible",
+            "lower --gpus, check CUDA_VISIBLE_DEVICES, or use --dry-run to plan for another machine",
+        )
+    if not ids:
+        ids = physical_indices(wanted, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    spare = (i for i in range(max(ids, default=-1) + 1, 1 << 16) if i not in ids)
+    ids = ids + [next(spare) for _ in range(wanted - len(ids))]
+    return ids, [f"planning for {wanted} GPUs; this machine has {len(found)}"]
+
+
+def visible_devices_env(gpu_ids: list[int]) -> dict[str, str]:
+    """The environment that puts a child process on exactly these physical GPUs."""
+    return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, gpu_ids))}

@@ -12,11 +12,12 @@ from tests.cli_helpers import assert_invoke_error, invoke
 SYSTEM_PROMPT = (
     "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
     "The assistant first thinks about the reasoning process in the mind and then provides the user with "
-    "the answer, and put your final answer within \\boxed{} . The reasoning process and answer are enclosed "
+    "the answer, and put your final answer within \\boxed{{}} . The reasoning process and answer are enclosed "
     "within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process "
     "here </think> <answer> answer here </answer>. Note that respond by English, NOT use other languages."
 )
-# The paper's shared settings, with every TRL default that changed in 1.x set explicitly.
+# The paper's shared settings as the reference code ran them, with every TRL default that changed in 1.x
+# set explicitly (the system prompt keeps the literal "{{}}" that grpo.py never formatted away).
 PAPER_SHARED = {
     "model_name_or_path": "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",
     "learning_rate": 1e-6,
@@ -35,6 +36,13 @@ PAPER_SHARED = {
     "save_steps": 50,
     "seed": 42,
     "beta": 0.04,
+    "use_bias_correction_kl": False,
+    "logprobs_temperature": 1.0,
+    "steps_per_generation": 1,
+    "top_p": 1.0,
+    "vllm_importance_sampling_correction": False,
+    "gradient_checkpointing_kwargs": {"use_reentrant": False},
+    "completions_per_step": 72,
     "loss_type": "bnpo",
     "scale_rewards": "group",
     "use_vllm": True,
@@ -59,7 +67,12 @@ PAPER_EXPERIMENTS = {
         "reward_funcs": ["format", "cosine"],
         "reward_weights": [1.0, 2.0],
         "max_completion_length": 3584,
-        "cosine_max_len": 3584,
+        # grpo.py's defaults: recipes/grpo.yaml sets no cosine key
+        "cosine_max_len": 1000,
+        "cosine_min_value_wrong": 0.0,
+        "cosine_max_value_wrong": -0.5,
+        "cosine_min_value_correct": 0.5,
+        "cosine_max_value_correct": 1.0,
     },
 }
 
@@ -94,11 +107,12 @@ def test_exp3_on_four_gpus_is_the_papers_server_layout(capsys):
     assert plan["config"]["vllm_server_port"] == 8000
 
 
-def test_qwen3_recipe_is_exp3_on_qwen3_for_400_steps(capsys):
+def test_qwen3_recipe_is_exp3_on_qwen3_with_a_500_step_schedule_stopped_at_400(capsys):
     exp3 = dry_run(capsys, "--exp", "3", "--gpus", "4")["config"]
     qwen3 = dry_run(capsys, "--recipe", "qwen3", "--gpus", "4")["config"]
-    assert qwen3["model_name_or_path"] == "Qwen/Qwen3-1.7B" and qwen3["max_steps"] == 400
-    ignore = {"model_name_or_path", "max_steps", "output_dir", "recipe", "recipe_description"}
+    assert qwen3["model_name_or_path"] == "Qwen/Qwen3-1.7B"
+    assert (qwen3["max_steps"], qwen3["stop_at_step"], qwen3["warmup_steps"]) == (500, 400, 0.1)
+    ignore = {"model_name_or_path", "stop_at_step", "output_dir", "recipe", "recipe_description"}
     assert {k: v for k, v in qwen3.items() if k not in ignore} == {k: v for k, v in exp3.items() if k not in ignore}
 
 
@@ -106,7 +120,7 @@ def test_qwen3_recipe_is_exp3_on_qwen3_for_400_steps(capsys):
     ("gpus", "extra", "layout", "ranks", "vllm"),
     [
         ("1", [], "colocate", 1, []),
-        ("8", [], "server", 7, [7]),
+        ("8", [], "server", 6, [6, 7]),
         ("4", ["--layout", "colocate"], "colocate", 4, []),
         ("2", ["--nodes", "2", "--main-process-ip", "10.0.0.1"], "colocate", 4, []),
         ("0", [], "cpu", 1, []),
@@ -155,7 +169,7 @@ def test_list_and_show(capsys):
     code, out, _ = invoke(capsys, "train", "--list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["exp1", "exp2", "exp3", "qwen3", "smoke"]
+    assert names == ["exp1", "exp2", "exp3", "exp3-cosine-fixed", "qwen3", "smoke"]
     code, out, _ = invoke(capsys, "train", "--show", "exp3")
     assert code == 0 and yaml.safe_load(out)["reward_funcs"] == ["format", "cosine"]
 
@@ -206,7 +220,19 @@ def test_slurm_writes_an_sbatch_script_and_the_config(capsys, tmp_path):
         (["--exp", "3", "--set", "noequals"], ["key=value"]),
         (["--exp", "3", "--set", "max_steps=abc"], ["'max_steps' must be int"]),
         (["--exp", "3", "--set", "reward_funcs=[format, nosuch]"], ["unknown reward 'nosuch'"]),
-        (["--exp", "3", "--set", "num_generations=5"], ["not a multiple of num_generations=5"]),
+        (
+            ["--exp", "3", "--set", "num_generations=5"],
+            ["completions_per_step 72 is not a multiple of num_generations"],
+        ),
+        (
+            ["--exp", "3", "--set", "num_generations=5", "--set", "completions_per_step=null"],
+            ["not a multiple of num_generations=5"],
+        ),
+        (["--exp", "3", "--set", "cosine_max_len=0"], ["cosine_max_len must be at least 1"]),
+        (["--exp", "3", "--set", "logprobs_temperature=0"], ["logprobs_temperature must be > 0"]),
+        (["--recipe", "qwen3", "--set", "stop_at_step=501"], ["stop_at_step 501 is not within"]),
+        (["--exp", "3", "--generation", "tpu"], ["tpu"]),
+        (["--exp", "3", "--generation", "transformers", "--layout", "server", "--gpus", "2"], ["without it"]),
         (["--exp", "3", "--gpus", "many"], ["--gpus must be a number"]),
         (["--exp", "3", "--layout", "server", "--gpus", "1"], ["at least 2 GPUs"]),
         (["--exp", "3", "--nodes", "2", "--gpus", "4"], ["--main-process-ip"]),
@@ -262,18 +288,15 @@ def test_bad_datasets_are_caught_before_training(capsys, tmp_path, dataset, cont
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("name", ["exp1", "exp2", "exp3", "qwen3", "smoke"])
+@pytest.mark.parametrize("name", ["exp1", "exp2", "exp3", "exp3-cosine-fixed", "qwen3", "smoke"])
 def test_shipped_recipes_are_read_by_trls_own_parser(name):
     from importlib import resources
 
-    from trl import GRPOConfig, ModelConfig, TrlParser
-
-    from openrs_cli.train.entry import script_arguments_class
+    from openrs_cli.train.entry import parse_config
 
     path = str(resources.files("openrs_cli.recipes") / f"{name}.yaml")
-    parser = TrlParser((script_arguments_class(), GRPOConfig, ModelConfig))
     # this machine has no GPU: bf16 is switched off on the command line, as a CPU plan does
-    script, training, model = parser.parse_args_and_config(args=["--config", path, "--bf16", "false"])
+    _, script, training, model = parse_config(["--config", path, "--bf16", "false"])
     recipe = yaml.safe_load(resources.files("openrs_cli.recipes").joinpath(f"{name}.yaml").read_text())
     assert script.reward_funcs == recipe["reward_funcs"]
     assert training.reward_weights == recipe["reward_weights"]

@@ -156,7 +156,7 @@ def filter_command(
         samples=samples,
         backend=backend,
         base_url=base_url,
-        gpus=len(detect_gpus()[0]),
+        gpu_ids=[g.physical_index for g in detect_gpus()[0]],
         temperature=temperature,
         max_new_tokens=max_new_tokens,
         seed=seed,
@@ -173,3 +173,25 @@ def filter_command(
             f"{result['problems']} problems, mean pass rate {result['mean_pass_rate']:.2f}, kept {result['kept']}, "
             f"removed {result['removed']}; written to {result['output']}/train.parquet"
         )
+
+
+@app.command("bench")
+def bench(
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Folder to write <task>.jsonl files into.")],
+    tasks: Annotated[
+        str, typer.Option("--tasks", help="all (the paper's five + aime25) or names, comma-separated.")
+    ] = "all",
+    revision: Annotated[str | None, typer.Option("--revision", help="Dataset revision on the Hub.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download the benchmarks from the Hub once, in the layout `openrs eval --data-dir` reads."""
+    from openrs_cli.eval.download import download, tasks_for
+
+    done = download(tasks_for(tasks), output_dir, revision)
+    if json_out:
+        rows = [{"task": d.task, "source": d.source, "file": str(d.path), "rows": d.rows} for d in done]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for d in done:
+        typer.echo(f"{d.task:14s} {d.rows:5d} rows  {d.path}  (from {d.source})")
+    typer.echo(f"use it offline: openrs eval --data-dir {output_dir} ...")

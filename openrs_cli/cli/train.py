@@ -10,19 +10,13 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt
+from openrs_cli.train.fields import LOSS_TYPES
+from openrs_cli.train.layout import GENERATIONS, LAYOUTS
 
-
-class Loss(StrEnum):
-    grpo = "grpo"
-    bnpo = "bnpo"
-    dr_grpo = "dr_grpo"
-    dapo = "dapo"
-
-
-class Layout(StrEnum):
-    auto = "auto"
-    server = "server"
-    colocate = "colocate"
+# Choices come from the lists the training stage owns.
+Loss = StrEnum("Loss", {name: name for name in LOSS_TYPES})
+Layout = StrEnum("Layout", {name: name for name in LAYOUTS})
+Generation = StrEnum("Generation", {name: name for name in GENERATIONS})
 
 
 def train(
@@ -33,6 +27,9 @@ def train(
     config: Annotated[Path | None, typer.Option("--config", help="Your own recipe YAML file.")] = None,
     list_recipes: Annotated[bool, typer.Option("--list", help="List the shipped recipes and exit.")] = False,
     show: Annotated[str | None, typer.Option("--show", help="Print a recipe's YAML to copy and edit.")] = None,
+    sources: Annotated[
+        bool, typer.Option("--sources", help="With --show: every effective key and where its value comes from.")
+    ] = False,
     model: Annotated[str | None, typer.Option("--model", help="Hub model id or local folder.")] = None,
     dataset: Annotated[
         str | None,
@@ -49,6 +46,10 @@ def train(
     ] = None,
     gpus: GpusOpt = "auto",
     layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
+    generation: Annotated[
+        Generation,
+        typer.Option("--generation", help="vllm; transformers (no vLLM, every GPU trains); auto: vllm if importable."),
+    ] = Generation.vllm,
     nodes: Annotated[int, typer.Option("--nodes", help="Number of machines.")] = 1,
     node_rank: Annotated[int, typer.Option("--node-rank", help="This machine's rank (0 = main).")] = 0,
     main_process_ip: Annotated[str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")] = None,
@@ -73,9 +74,11 @@ def train(
             for name, description in rows:
                 typer.echo(f"{name:8s} {description}")
         return
-    if show is not None:
+    if show is not None and not sources:
         typer.echo(recipes.recipe_text(show), nl=False)
         return
+    if sources and show is None:
+        raise typer.BadParameter("--sources goes with --show NAME", param_hint="--sources")
     from openrs_cli.train.run import TrainOptions
 
     opts = TrainOptions(
@@ -91,14 +94,21 @@ def train(
         sets=sets or [],
         gpus=gpus,
         layout=layout.value,
+        generation=generation.value,
         nodes=nodes,
         node_rank=node_rank,
         main_process_ip=main_process_ip,
         main_process_port=main_process_port,
         vllm_port=vllm_port,
         resume=resume,
-        planning_only=dry_run or slurm is not None,
+        planning_only=dry_run or slurm is not None or sources,
     )
+    if sources:
+        opts.recipe = show
+        from openrs_cli.train.launch import show_sources
+
+        show_sources(opts, json_out=json_out)
+        return
     from openrs_cli.train.launch import launch
 
     launch(opts, dry_run=dry_run, json_out=json_out, slurm=slurm, server_timeout=server_timeout)

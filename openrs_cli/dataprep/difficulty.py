@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
@@ -26,7 +26,7 @@ class FilterOptions:
     samples: int = 4
     backend: str = "auto"
     base_url: str | None = None
-    gpus: int = 0
+    gpu_ids: list[int] = field(default_factory=list)  # physical indices
     temperature: float = 0.6
     top_p: float = 0.95
     max_new_tokens: int = 4096
@@ -93,9 +93,9 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
             )
 
     if missing:
-        kind = choose_backend(opts.backend, opts.base_url, opts.gpus)
+        kind = choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids))
         backend = make_backend(
-            kind, opts.model, sampling, out, base_url=opts.base_url, gpus=opts.gpus, port=8012, seed=opts.seed
+            kind, opts.model, sampling, out, base_url=opts.base_url, gpu_ids=opts.gpu_ids, port=8012, seed=opts.seed
         )
         try:
             backend.generate(missing, sampling, on_result)

@@ -52,7 +52,7 @@ class ModelTarget:
 @dataclass
 class EvalPlan:
     backend: str
-    gpus: int
+    gpu_ids: list[int]  # physical indices; a vLLM server gets exactly these
     models: list[ModelTarget]
     tasks: list[Task]
     samples: dict[str, int]
@@ -62,11 +62,17 @@ class EvalPlan:
     problem_counts: dict[str, int | None]
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def gpus(self) -> int:
+        return len(self.gpu_ids)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "backend": self.backend,
             "gpus": self.gpus,
+            "gpu_ids": self.gpu_ids,
             "server_command": self.server_command,
+            "server_env": {"CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpu_ids))} if self.server_command else None,
             "models": [
                 {"path": m.path, "name": m.name, "step": m.step, "output_dir": str(m.out_dir)} for m in self.models
             ],
@@ -124,7 +130,7 @@ def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[s
 def make_plan(opts: EvalOptions) -> EvalPlan:
     from openrs_cli.eval.backends.factory import choose_backend
     from openrs_cli.eval.backends.vllm_server import server_command
-    from openrs_cli.hardware import detect_gpus
+    from openrs_cli.hardware import resolve_gpus
 
     if opts.backend not in BACKENDS:
         raise BadInputError(f"unknown backend '{opts.backend}'", f"choose from {', '.join(BACKENDS)}")
@@ -137,18 +143,8 @@ def make_plan(opts: EvalOptions) -> EvalPlan:
         raise BadInputError(f"--data-dir {opts.data_dir} is not a folder", "point it at a folder of benchmark files")
     if opts.base_url and opts.backend not in ("auto", "endpoint"):
         raise BadInputError(f"--base-url conflicts with --backend {opts.backend}", "drop one of them")
-    found = len(detect_gpus()[0])
-    if opts.gpus == "auto":
-        gpus = found
-    elif opts.gpus.isdigit():
-        gpus = int(opts.gpus)
-    else:
-        raise BadInputError(f"--gpus must be a number or 'auto', got '{opts.gpus}'")
-    notes = []
-    if gpus > found:
-        if not opts.planning_only:
-            raise BadInputError(f"--gpus {gpus} but only {found} GPU(s) are visible", "lower --gpus or use --dry-run")
-        notes.append(f"planning for {gpus} GPUs; this machine has {found}")
+    gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
+    gpus = len(gpu_ids)
     backend = choose_backend(opts.backend, opts.base_url, gpus)
     models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
     sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
@@ -171,7 +167,7 @@ def make_plan(opts: EvalOptions) -> EvalPlan:
         notes.append("generating on CPU with transformers: only practical for small models and --limit")
     return EvalPlan(
         backend,
-        gpus,
+        gpu_ids,
         models,
         tasks,
         samples_for(tasks, opts.protocol, opts.samples),

@@ -27,7 +27,7 @@ def lighteval_results(
     ended: float,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    """One task's results in the JSON layout lighteval writes (see ../shared/fixtures)."""
+    """One task's results in the JSON layout lighteval writes (lighteval 0.13's `results_*.json`)."""
     key = f"custom|{task.name}|0"
     scores = {"extractive_match": stats.avg_at_k, "extractive_match_stderr": stats.stderr}
     return {

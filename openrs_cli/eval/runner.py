@@ -19,7 +19,7 @@ from openrs_cli.eval.scoring import ParallelScorer
 from openrs_cli.eval.stats import task_stats
 from openrs_cli.eval.tasks import PAPER_TASKS, Problem, load_problems
 
-PROMPT_VERSION = 1  # bump when MATH_QUERY_TEMPLATE changes, so cached answers are not reused
+PROMPT_VERSION = 2  # bump when MATH_QUERY_TEMPLATE changes, so cached answers are not reused (2: two spaces)
 
 
 class Progress:
@@ -152,7 +152,7 @@ def evaluate_model(
                 base_url=opts.base_url,
                 served_model_name=opts.served_model_name,
                 concurrency=opts.concurrency,
-                gpus=plan.gpus,
+                gpu_ids=plan.gpu_ids,
                 port=opts.port,
                 seed=plan.seed,
                 tensor_parallel=opts.tensor_parallel,

@@ -1,7 +1,7 @@
 """The benchmarks: where each lives on the Hub (as the paper used them), its fields, its gold type.
 
-Each also loads from a local folder (`--data-dir`) holding `<file>.jsonl` or `.parquet`, e.g.
-../shared/data/bench.
+Each also loads from a local folder (`--data-dir`) holding `<file>.jsonl` or `.parquet`, as
+`openrs data bench` writes it.
 """
 
 from __future__ import annotations

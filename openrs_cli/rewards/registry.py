@@ -11,18 +11,19 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards import functions as f
+from openrs_cli.train.fields import openrs_defaults
 
 
 def _cosine(fixed: bool) -> Callable[[dict[str, Any]], f.Reward]:
     def build(o: dict[str, Any]) -> f.Reward:
         return f.CosineReward(
-            max_len=o.get("cosine_max_len", 1000),
-            min_value_wrong=o.get("cosine_min_value_wrong", -1.0),
-            max_value_wrong=o.get("cosine_max_value_wrong", -0.5),
-            min_value_correct=o.get("cosine_min_value_correct", 0.5),
-            max_value_correct=o.get("cosine_max_value_correct", 1.0),
+            max_len=o["cosine_max_len"],
+            min_value_wrong=o["cosine_min_value_wrong"],
+            max_value_wrong=o["cosine_max_value_wrong"],
+            min_value_correct=o["cosine_min_value_correct"],
+            max_value_correct=o["cosine_max_value_correct"],
             fixed=fixed,
-            workers=o.get("reward_workers", 1),
+            workers=o["reward_workers"],
         )
 
     return build
@@ -31,11 +32,11 @@ def _cosine(fixed: bool) -> Callable[[dict[str, Any]], f.Reward]:
 # name -> (builder taking the recipe options, one-line description)
 REWARDS: dict[str, tuple[Callable[[dict[str, Any]], f.Reward], str]] = {
     "accuracy": (
-        lambda o: f.AccuracyReward(False, o.get("reward_workers", 1)),
+        lambda o: f.AccuracyReward(False, o["reward_workers"]),
         "math-verify match of the answer; unparseable gold scores 1.0 (reference)",
     ),
     "accuracy_fixed": (
-        lambda o: f.AccuracyReward(True, o.get("reward_workers", 1)),
+        lambda o: f.AccuracyReward(True, o["reward_workers"]),
         "math-verify match; unparseable gold is skipped (None)",
     ),
     "format": (lambda o: f.format_reward, 'one "\\n</think>\\n" in the completion (reference)'),
@@ -47,15 +48,15 @@ REWARDS: dict[str, tuple[Callable[[dict[str, Any]], f.Reward], str]] = {
     "cosine": (_cosine(False), "length-scaled correctness, characters vs max_len, no clamp (reference)"),
     "cosine_fixed": (_cosine(True), "length-scaled correctness, tokens clamped at cosine_max_len"),
     "length": (
-        lambda o: f.LengthReward(False, o.get("reward_workers", 1)),
+        lambda o: f.LengthReward(False, o["reward_workers"]),
         "Kimi 1.5 length reward; unparseable gold counts as correct (reference)",
     ),
     "length_fixed": (
-        lambda o: f.LengthReward(True, o.get("reward_workers", 1)),
+        lambda o: f.LengthReward(True, o["reward_workers"]),
         "Kimi 1.5 length reward; unparseable gold is skipped",
     ),
     "repetition": (
-        lambda o: f.RepetitionPenalty(o.get("repetition_n_grams", 3), o.get("repetition_max_penalty", -1.0)),
+        lambda o: f.RepetitionPenalty(o["repetition_n_grams"], o["repetition_max_penalty"]),
         "n-gram repetition penalty (repetition_n_grams, repetition_max_penalty)",
     ),
     "reasoning_steps": (lambda o: f.reasoning_steps_reward, "step markers, full marks from three"),
@@ -67,9 +68,9 @@ def is_known(name: str) -> bool:
 
 
 def build_reward(name: str, options: dict[str, Any]) -> f.Reward:
-    """One reward callable from its recipe name (or a dotted import path)."""
+    """One reward callable from its recipe name (or a dotted import path); missing options take openrs's defaults."""
     if name in REWARDS:
-        return REWARDS[name][0](options)
+        return REWARDS[name][0]({**openrs_defaults(), **options})
     if "." in name:
         module, _, attr = name.rpartition(".")
         try:

@@ -13,32 +13,34 @@ import importlib.util
 import logging
 import sys
 
-from openrs_cli.train.fields import OPENRS_FIELDS
+from openrs_cli.train.fields import OpenrsArguments
 
 logger = logging.getLogger("openrs.train")
 
 
-def script_arguments_class():
-    """TRL's ScriptArguments plus openrs's recipe fields, as one dataclass TrlParser understands."""
-    from trl import ScriptArguments
+def parser_classes() -> tuple:
+    """The dataclasses TrlParser reads a resolved config into: TRL's three and openrs's own keys."""
+    from trl import GRPOConfig, ModelConfig, ScriptArguments
 
-    specs = []
-    for name, (default, help_text) in OPENRS_FIELDS.items():
-        if isinstance(default, list):
-            spec = (name, list[str], dataclasses.field(default_factory=lambda d=default: list(d)))
-        elif isinstance(default, bool):
-            spec = (name, bool, dataclasses.field(default=default))
-        elif isinstance(default, int) and name != "max_prompt_length":
-            spec = (name, int, dataclasses.field(default=default))
-        elif isinstance(default, float):
-            spec = (name, float, dataclasses.field(default=default))
-        elif name == "max_prompt_length":
-            spec = (name, int | None, dataclasses.field(default=default))
-        else:
-            spec = (name, str | None, dataclasses.field(default=default))
-        spec[2].metadata = {"help": help_text}  # type: ignore[misc]
-        specs.append(spec)
-    return dataclasses.make_dataclass("OpenrsScriptArguments", specs, bases=(ScriptArguments,))
+    return (ScriptArguments, OpenrsArguments, GRPOConfig, ModelConfig)
+
+
+def parse_config(argv: list[str] | None) -> tuple:
+    """(script_args, openrs_args, training_args, model_args) from `--config FILE` (TRL's parser)."""
+    from trl import TrlParser
+
+    return TrlParser(parser_classes()).parse_args_and_config(args=argv)
+
+
+def checkpoint_step(path: str | None) -> int:
+    """The global step a checkpoint folder was saved at (0 for none)."""
+    if not path:
+        return 0
+    import json
+    from pathlib import Path
+
+    state = Path(path) / "trainer_state.json"
+    return int(json.loads(state.read_text()).get("global_step", 0)) if state.is_file() else 0
 
 
 def _attn_implementation(requested: str | None) -> str | None:
@@ -51,16 +53,16 @@ def _attn_implementation(requested: str | None) -> str | None:
     return "sdpa"
 
 
-def build_dataset(script_args, tokenizer):
+def build_dataset(script_args, openrs_args, tokenizer):
     from openrs_cli.train.dataset import load_rows, to_prompt
 
     rows = load_rows(script_args.dataset_name, script_args.dataset_train_split, script_args.dataset_config)
-    prompt_col, gold_col = script_args.dataset_prompt_column, script_args.dataset_solution_column
+    prompt_col, gold_col = openrs_args.dataset_prompt_column, openrs_args.dataset_solution_column
     dataset = rows.map(
-        lambda row: to_prompt(row, script_args.system_prompt, prompt_col, gold_col),
+        lambda row: to_prompt(row, openrs_args.system_prompt, prompt_col, gold_col),
         remove_columns=[c for c in rows.column_names if c not in ("level",)],
     )
-    limit = script_args.max_prompt_length
+    limit = openrs_args.max_prompt_length
     if limit:
         before = len(dataset)
 
@@ -77,13 +79,18 @@ def build_dataset(script_args, tokenizer):
 
 def main(argv: list[str] | None = None) -> None:
     from transformers import AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser
 
     from openrs_cli.rewards.registry import build_rewards
+    from openrs_cli.train.trainer import OpenrsGRPOTrainer, StopAtStep
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s openrs %(levelname)s %(message)s")
-    parser = TrlParser((script_arguments_class(), GRPOConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config(args=argv)
+    script_args, openrs_args, training_args, model_args = parse_config(argv)
+
+    resume = training_args.resume_from_checkpoint
+    stop = openrs_args.stop_at_step
+    if stop is not None and checkpoint_step(resume) >= stop:
+        logger.info("%s is at or past stop_at_step %d: nothing to train", resume, stop)
+        return
 
     training_args.model_init_kwargs = {
         **(training_args.model_init_kwargs or {}),
@@ -94,18 +101,18 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = build_dataset(script_args, tokenizer)
-    options = dataclasses.asdict(script_args)
-    rewards = build_rewards(list(script_args.reward_funcs), options)
+    dataset = build_dataset(script_args, openrs_args, tokenizer)
+    rewards = build_rewards(list(openrs_args.reward_funcs), dataclasses.asdict(openrs_args))
 
-    trainer = GRPOTrainer(
+    trainer = OpenrsGRPOTrainer(
         model=model_args.model_name_or_path,
         reward_funcs=rewards,
         args=training_args,
         train_dataset=dataset,
         processing_class=tokenizer,
+        callbacks=[StopAtStep(stop)] if stop is not None else None,
+        logprobs_temperature=openrs_args.logprobs_temperature,
     )
-    resume = training_args.resume_from_checkpoint
     if resume:
         logger.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume or None)

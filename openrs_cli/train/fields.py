@@ -1,29 +1,96 @@
 """The recipe keys openrs adds to TRL's (GRPOConfig, ModelConfig, ScriptArguments), with defaults.
 
-Kept free of heavy imports: the command front validates against it, and the training entry turns
-it into a dataclass for TRL's own TrlParser.
+One typed dataclass, kept free of heavy imports: the command front reads its defaults and types to
+validate a config, and the training entry hands it to TRL's own TrlParser as one more dataclass.
+Where a default reproduces the Open-RS reference code, the comment names the file it comes from
+(knoveleng/open-rs at 2889c47, "grpo.py" = src/open_r1/grpo.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-# name -> (default, help)
-OPENRS_FIELDS: dict[str, tuple[Any, str]] = {
-    "recipe_description": ("", "One line saying what the recipe is."),
-    "reward_funcs": (["accuracy", "format"], "Reward names (openrs_cli.rewards) or dotted import paths."),
-    "system_prompt": (None, "System message put before each problem; none when null."),
-    "max_prompt_length": (512, "Prompts longer than this many tokens are dropped (null: keep all)."),
-    "dataset_prompt_column": ("problem", "Column holding the problem text."),
-    "dataset_solution_column": ("solution", "Gold column; falls back to \\boxed{answer} when missing."),
-    "cosine_max_len": (1000, "Length scale of the cosine reward."),
-    "cosine_min_value_wrong": (-1.0, "Cosine reward for a short wrong answer."),
-    "cosine_max_value_wrong": (-0.5, "Cosine reward for a long wrong answer."),
-    "cosine_min_value_correct": (0.5, "Cosine reward for a long right answer."),
-    "cosine_max_value_correct": (1.0, "Cosine reward for a short right answer."),
-    "repetition_n_grams": (3, "n-gram size of the repetition penalty."),
-    "repetition_max_penalty": (-1.0, "Largest repetition penalty (<= 0)."),
-    "reward_workers": (1, "Processes scoring answers in parallel (1: in the training process)."),
-}
+# TRL 1.16's GRPOConfig.loss_type values (checked against TRL in tests/test_train_fields.py).
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
 
-LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo")
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class OpenrsArguments:
+    """Recipe keys that are openrs's own (TRL's TrlParser reads them beside GRPOConfig and ModelConfig)."""
+
+    recipe_description: str = field(default="", metadata=_help("One line saying what the recipe is."))
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["accuracy", "format"],
+        metadata=_help("Reward names (openrs_cli.rewards) or dotted import paths."),
+    )
+    system_prompt: str | None = field(default=None, metadata=_help("System message put before each problem."))
+    max_prompt_length: int | None = field(
+        default=512, metadata=_help("Prompts longer than this many tokens are dropped (null: keep all).")
+    )
+    dataset_prompt_column: str = field(default="problem", metadata=_help("Column holding the problem text."))
+    dataset_solution_column: str = field(
+        default="solution", metadata=_help("Gold column; falls back to \\boxed{answer} when missing.")
+    )
+    # Cosine reward: grpo.py's GRPOScriptArguments defaults, which the released recipes never override.
+    cosine_max_len: int = field(default=1000, metadata=_help("Length scale of the cosine reward (grpo.py: 1000)."))
+    cosine_min_value_wrong: float = field(
+        default=0.0, metadata=_help("Cosine reward for a short wrong answer (grpo.py: 0.0).")
+    )
+    cosine_max_value_wrong: float = field(
+        default=-0.5, metadata=_help("Cosine reward for a long wrong answer (grpo.py: -0.5).")
+    )
+    cosine_min_value_correct: float = field(
+        default=0.5, metadata=_help("Cosine reward for a long right answer (grpo.py: 0.5).")
+    )
+    cosine_max_value_correct: float = field(
+        default=1.0, metadata=_help("Cosine reward for a short right answer (grpo.py: 1.0).")
+    )
+    repetition_n_grams: int = field(default=3, metadata=_help("n-gram size of the repetition penalty."))
+    repetition_max_penalty: float = field(default=-1.0, metadata=_help("Largest repetition penalty (<= 0)."))
+    reward_workers: int = field(
+        default=1, metadata=_help("Processes scoring answers in parallel (1: in the training process).")
+    )
+    logprobs_temperature: float | None = field(
+        default=None,
+        metadata=_help(
+            "Temperature the logits are divided by before the per-token log-probs of the loss and KL. "
+            "1.0 reproduces the paper's TRL (raw logits); null keeps TRL 1.x (the sampling temperature)."
+        ),
+    )
+    stop_at_step: int | None = field(
+        default=None,
+        metadata=_help("Save a checkpoint and end the run at this step; the schedule still spans max_steps."),
+    )
+    completions_per_step: int | None = field(
+        default=None,
+        metadata=_help(
+            "Completions per optimizer step that the plan keeps on any GPU count by choosing the "
+            "accumulation, per-device batch and training/vLLM split (null: scale with the GPUs)."
+        ),
+    )
+
+
+OPENRS_KEYS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(OpenrsArguments))
+
+
+def openrs_defaults() -> dict[str, Any]:
+    """Every openrs key with its default value."""
+    return dataclasses.asdict(OpenrsArguments())
+
+
+@cache
+def openrs_types() -> dict[str, Any]:
+    """Every openrs key with its resolved type annotation."""
+    return typing.get_type_hints(OpenrsArguments)
+
+
+def openrs_help() -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(OpenrsArguments)}

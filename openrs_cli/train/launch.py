@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from openrs_cli.train.batch import describe
 from openrs_cli.train.run import TrainOptions, prepare, write_config
 from openrs_cli.train.supervisor import http_ready, run_together
 
@@ -17,6 +18,8 @@ def _describe(plan) -> str:
     lines = [
         f"layout:     {plan.layout} ({plan.training_processes} training process(es), "
         f"vLLM GPUs: {plan.vllm_gpus or '-'})",
+        f"batch:      {describe(plan.batch, int(plan.config['num_generations']))} "
+        f"(completions_per_step {plan.completions_per_step}, prompts_per_step {plan.prompts_per_step})",
         f"recipe:     {plan.config.get('recipe')}  model: {plan.config['model_name_or_path']}",
         f"dataset:    {plan.config['dataset_name']}",
         f"rewards:    {', '.join(plan.config['reward_funcs'])} weights {plan.config.get('reward_weights')}",
@@ -28,6 +31,16 @@ def _describe(plan) -> str:
         lines.append(f"{proc.role + ':':11s} {env + ' ' if env else ''}{shlex.join(proc.argv)}")
     lines += [f"note:       {note}" for note in plan.notes]
     return "\n".join(lines)
+
+
+def show_sources(opts: TrainOptions, json_out: bool) -> None:
+    from openrs_cli.train import recipes
+    from openrs_cli.train.provenance import format_sources, key_sources
+
+    plan = prepare(opts)
+    text = recipes.recipe_text(opts.recipe) if opts.recipe else None
+    rows = key_sources(plan.config, plan.origins, str(plan.config.get("recipe")), text)
+    typer.echo(json.dumps(rows, indent=2, default=str) if json_out else format_sources(rows))
 
 
 def launch(opts: TrainOptions, dry_run: bool, json_out: bool, slurm: Path | None, server_timeout: float) -> None:

@@ -1,11 +1,17 @@
-"""Size the process layout to the GPUs: which GPU runs vLLM, how many training ranks, which commands.
+"""Size the process layout to the GPUs: which GPUs run vLLM, how many training ranks, which commands.
 
-Pure: takes the GPU count and options, returns a `Plan`; nothing is started here.
+Pure: takes the GPUs' physical indices and options, returns a `Plan`; nothing is started here.
+Children get CUDA_VISIBLE_DEVICES with physical indices, so `CUDA_VISIBLE_DEVICES=4,5,6,7 openrs
+train --gpus 4` keeps every process on cards 4-7.
 
-- server:   `trl vllm-serve` on the last GPU, N-1 training ranks under accelerate + DeepSpeed ZeRO-2
-            (the paper's layout: 4 GPUs = 3 ranks + 1 vLLM GPU). Single node only.
-- colocate: vLLM inside each of the N training ranks (TRL's vllm_mode=colocate). Any node count.
-- cpu:      no GPU: one plain process, no vLLM; only the smoke recipe is practical.
+- server:       `trl vllm-serve` on the last GPU(s), the other GPUs training ranks under accelerate +
+                DeepSpeed ZeRO-2 (the paper's layout: 4 GPUs = 3 ranks + 1 vLLM GPU). Single node.
+- colocate:     vLLM inside each of the N training ranks (TRL's vllm_mode=colocate). Any node count.
+- transformers: no vLLM: every GPU a training rank, TRL generates with the training model itself.
+- cpu:          no GPU: one plain process, no vLLM; only the smoke recipe is practical.
+
+With `completions_per_step` set (the paper recipes: 72), the split of ranks, per-device batch and
+accumulation is chosen to keep it (see `openrs_cli.train.batch`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
 
 LAYOUTS = ("auto", "server", "colocate")
+GENERATIONS = ("vllm", "transformers", "auto")
 ZERO2_CONFIG = "zero2.yaml"
 COLOCATE_MEMORY = 0.3  # vLLM's share of each GPU when it lives beside training
 
@@ -43,6 +51,21 @@ class Plan:
     config: dict[str, Any]
     config_path: str
     notes: list[str] = field(default_factory=list)
+    batch: BatchSplit | None = None
+    plan_keys: frozenset[str] = frozenset()  # config keys the plan set or changed (for --sources)
+    origins: dict[str, str] = field(default_factory=dict)  # key -> recipe, --set, --model, plan, openrs default
+
+    @property
+    def completions_per_step(self) -> int:
+        return (
+            int(self.config["per_device_train_batch_size"])
+            * int(self.config["gradient_accumulation_steps"])
+            * (self.training_processes)
+        )
+
+    @property
+    def prompts_per_step(self) -> int:
+        return self.completions_per_step // int(self.config["num_generations"])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +75,11 @@ class Plan:
             "node_rank": self.node_rank,
             "training_processes": self.training_processes,
             "vllm_gpus": self.vllm_gpus,
+            "batch": describe(self.batch, int(self.config["num_generations"])) if self.batch else None,
+            "completions_per_step": self.completions_per_step,
+            "prompts_per_step": self.prompts_per_step,
+            "per_device_train_batch_size": self.config["per_device_train_batch_size"],
+            "gradient_accumulation_steps": self.config["gradient_accumulation_steps"],
             "commands": [p.argv for p in self.processes],
             "processes": [asdict(p) for p in self.processes],
             "config_path": self.config_path,
@@ -64,13 +92,19 @@ def accelerate_config_path() -> str:
     return str(resources.files("openrs_cli.configs") / ZERO2_CONFIG)
 
 
-def choose_layout(requested: str, gpus: int, nodes: int) -> str:
+def choose_layout(requested: str, gpus: int, nodes: int, generation: str = "vllm") -> str:
     if requested not in LAYOUTS:
         raise BadInputError(f"unknown layout '{requested}'", f"choose from {', '.join(LAYOUTS)}")
     if gpus == 0:
         if requested != "auto":
             raise BadInputError(f"layout '{requested}' needs GPUs and none are in use", "drop --layout or add GPUs")
         return "cpu"
+    if generation == "transformers":
+        if requested != "auto":
+            raise BadInputError(
+                f"--layout {requested} places vLLM, but --generation transformers runs without it", "drop --layout"
+            )
+        return "transformers"
     if requested == "server":
         if gpus < 2:
             raise BadInputError("layout 'server' needs at least 2 GPUs (1 for vLLM, 1+ for training)")
@@ -82,9 +116,42 @@ def choose_layout(requested: str, gpus: int, nodes: int) -> str:
     return "server" if gpus >= 2 and nodes == 1 else "colocate"
 
 
+def _batch_target(cfg: dict[str, Any], explicit: frozenset[str]) -> int | None:
+    """The completions per step to keep, or None when the user fixed the split themselves."""
+    target = cfg.get("completions_per_step")
+    if target is None or ({"per_device_train_batch_size", "gradient_accumulation_steps"} & explicit):
+        return None
+    return int(target)
+
+
+def _apply_batch(cfg: dict[str, Any], ranks: int, explicit: frozenset[str], notes: list[str]) -> BatchSplit:
+    per_device, accumulation = int(cfg["per_device_train_batch_size"]), int(cfg["gradient_accumulation_steps"])
+    generations = int(cfg["num_generations"])
+    target = _batch_target(cfg, explicit)
+    if target is None:
+        split = BatchSplit(ranks, per_device, accumulation, None)
+        wanted = cfg.get("completions_per_step")
+        if wanted is not None and split.completions != int(wanted):
+            notes.append(
+                f"{split.completions} completions per step from your batch settings; the recipe's "
+                f"completions_per_step is {wanted}"
+            )
+        return split
+    split = split_batch(ranks, target, per_device, generations, cfg.get("steps_per_generation"))
+    cfg["per_device_train_batch_size"], cfg["gradient_accumulation_steps"] = split.per_device, split.accumulation
+    if not split.exact:
+        notes.append(
+            f"no split of {target} completions fits {ranks} training ranks with whole groups of {generations}: "
+            f"using {split.completions} (the nearest)"
+        )
+    elif split.per_device != per_device:
+        notes.append(f"per-device batch {split.per_device} (recipe: {per_device}) keeps {target} completions per step")
+    return split
+
+
 def make_plan(
     config: dict[str, Any],
-    gpus: int,
+    gpu_ids: list[int],
     config_path: Path,
     layout: str = "auto",
     nodes: int = 1,
@@ -93,13 +160,18 @@ def make_plan(
     main_process_port: int = 29500,
     vllm_port: int = 8000,
     explicit_keys: frozenset[str] = frozenset(),
+    generation: str = "vllm",
 ) -> Plan:
-    """Decide the layout and build every command; `config` is copied and given the layout's settings."""
+    """Decide the layout and build every command; `config` is copied and given the layout's settings.
+
+    `gpu_ids` are the physical indices of the GPUs this node uses (empty: CPU).
+    """
     if nodes < 1 or not 0 <= node_rank < nodes:
         raise BadInputError(f"--node-rank {node_rank} is not within --nodes {nodes}", "ranks count from 0")
     if nodes > 1 and not main_process_ip:
         raise BadInputError("several nodes need --main-process-ip", "give the IP of the node with rank 0")
-    chosen = choose_layout(layout, gpus, nodes)
+    gpus = len(gpu_ids)
+    chosen = choose_layout(layout, gpus, nodes, generation)
     cfg = dict(config)
     notes: list[str] = []
     processes: list[ProcessSpec] = []
@@ -111,46 +183,50 @@ def make_plan(
         if cfg.get("dtype") == "bfloat16":
             cfg["dtype"] = "float32"
         notes.append("no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)")
+        split = _apply_batch(cfg, 1, explicit_keys, notes)
         processes.append(ProcessSpec("train", [sys.executable, *entry]))
-        return Plan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes)
+        return _finish(Plan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes), config, split)
 
     if chosen == "server":
-        train_gpus = list(range(gpus - 1))
-        vllm_gpus = [gpus - 1]
+        target = _batch_target(cfg, explicit_keys)
+        ranks = gpus - 1
+        if target is not None:
+            ranks = training_ranks_for_server(
+                gpus,
+                target,
+                int(cfg["per_device_train_batch_size"]),
+                int(cfg["num_generations"]),
+                cfg.get("steps_per_generation"),
+            )
+        train_gpus, vllm_gpus = gpu_ids[:ranks], gpu_ids[ranks:]
         cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host="127.0.0.1", vllm_server_port=vllm_port)
-        model_len = cfg.get("vllm_max_model_length")
-        vllm_argv = [
-            "trl",
-            "vllm-serve",
-            "--model",
-            str(cfg["model_name_or_path"]),
-            "--revision",
-            str(cfg.get("model_revision") or "main"),
-            "--tensor_parallel_size",
-            "1",
-            "--data_parallel_size",
-            "1",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(vllm_port),
-            "--gpu_memory_utilization",
-            str(cfg.get("vllm_gpu_memory_utilization", 0.7)),
-            "--dtype",
-            "bfloat16" if cfg.get("bf16") else "auto",
-        ]
-        if model_len:
-            vllm_argv += ["--max_model_len", str(model_len)]
-        processes.append(ProcessSpec("vllm", vllm_argv, {"CUDA_VISIBLE_DEVICES": str(vllm_gpus[0])}, "vllm-serve.log"))
-        ranks = len(train_gpus)
-    else:
-        train_gpus = list(range(gpus))
+        processes.append(
+            ProcessSpec(
+                "vllm",
+                vllm_serve_argv(cfg, vllm_port, data_parallel=len(vllm_gpus)),
+                {"CUDA_VISIBLE_DEVICES": ",".join(map(str, vllm_gpus))},
+                "vllm-serve.log",
+            )
+        )
+        if len(vllm_gpus) > 1:
+            notes.append(f"vLLM serves on {len(vllm_gpus)} GPUs (data parallel) so that {ranks} ranks keep the batch")
+    elif chosen == "colocate":
+        train_gpus = list(gpu_ids)
         cfg.update(use_vllm=True, vllm_mode="colocate")
         if "vllm_gpu_memory_utilization" not in explicit_keys:
             cfg["vllm_gpu_memory_utilization"] = COLOCATE_MEMORY
         ranks = gpus * nodes
-        if nodes > 1:
-            notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
+    else:  # transformers: TRL generates with the policy itself
+        train_gpus = list(gpu_ids)
+        cfg.update(use_vllm=False)
+        ranks = gpus * nodes
+        notes.append(
+            "generation with transformers instead of vLLM: expect each step to take several times longer "
+            "(long completions are generated token by token by the training model)"
+        )
+    if nodes > 1:
+        notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
+    split = _apply_batch(cfg, ranks, explicit_keys, notes)
 
     launch = [
         "accelerate",
@@ -170,4 +246,38 @@ def make_plan(
         launch += ["--main_process_ip", main_process_ip]
     env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, train_gpus))}
     processes.append(ProcessSpec("train", [*launch, *entry], env))
-    return Plan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
+    plan = Plan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
+    return _finish(plan, config, split)
+
+
+def _finish(plan: Plan, before: dict[str, Any], split: BatchSplit) -> Plan:
+    plan.batch = split
+    plan.plan_keys = frozenset(k for k, v in plan.config.items() if k not in before or before[k] != v)
+    return plan
+
+
+def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1) -> list[str]:
+    """`trl vllm-serve` for the server layout (TRL's flag names, checked against its parser in tests)."""
+    argv = [
+        "trl",
+        "vllm-serve",
+        "--model",
+        str(cfg["model_name_or_path"]),
+        "--revision",
+        str(cfg.get("model_revision") or "main"),
+        "--tensor_parallel_size",
+        "1",
+        "--data_parallel_size",
+        str(data_parallel),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--gpu_memory_utilization",
+        str(cfg.get("vllm_gpu_memory_utilization", 0.7)),
+        "--dtype",
+        "bfloat16" if cfg.get("bf16") else "auto",
+    ]
+    if cfg.get("vllm_max_model_length"):
+        argv += ["--max_model_len", str(cfg["vllm_max_model_length"])]
+    return argv

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import yaml
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.train.fields import OPENRS_FIELDS
+from openrs_cli.train.fields import OPENRS_KEYS, openrs_defaults
+from openrs_cli.train.trl_table import trl_fields
 
 RECIPE_PACKAGE = "openrs_cli.recipes"
 
@@ -60,23 +60,9 @@ def recipe_summaries() -> list[tuple[str, str]]:
     return [(name, str(load_recipe(name).get("recipe_description", ""))) for name in recipe_names()]
 
 
-@cache
-def trl_fields() -> dict[str, str]:
-    """Every field of TRL's GRPOConfig, ModelConfig and ScriptArguments, with its type as text."""
-    import dataclasses
-
-    from trl import GRPOConfig, ModelConfig, ScriptArguments
-
-    fields: dict[str, str] = {}
-    for cls in (GRPOConfig, ModelConfig, ScriptArguments):
-        for f in dataclasses.fields(cls):
-            fields[f.name] = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    return fields
-
-
 def known_keys() -> set[str]:
     """Every key a recipe may hold: TRL's fields and openrs's own."""
-    return set(trl_fields()) | set(OPENRS_FIELDS)
+    return set(trl_fields()) | set(OPENRS_KEYS)
 
 
 def check_keys(config: dict[str, Any], known: set[str], where: str) -> None:
@@ -106,4 +92,4 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 
 def with_openrs_defaults(config: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: v for k, (v, _) in OPENRS_FIELDS.items()}, **config}
+    return {**openrs_defaults(), **config}

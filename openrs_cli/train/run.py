@@ -11,9 +11,9 @@ import yaml
 from openrs_cli.atomic import write_text
 from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
-from openrs_cli.hardware import detect_gpus
+from openrs_cli.hardware import resolve_gpus
 from openrs_cli.train import recipes
-from openrs_cli.train.layout import Plan, make_plan
+from openrs_cli.train.layout import GENERATIONS, Plan, make_plan
 
 CONFIG_NAME = "openrs_config.yaml"
 
@@ -32,6 +32,7 @@ class TrainOptions:
     sets: list[str] = field(default_factory=list)
     gpus: str = "auto"
     layout: str = "auto"
+    generation: str = "vllm"
     nodes: int = 1
     node_rank: int = 0
     main_process_ip: str | None = None
@@ -55,49 +56,60 @@ def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
     return recipes.load_recipe(name), name
 
 
-def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str]]:
-    """The flat config with every override applied and unknown keys rejected."""
+def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str], dict[str, str]]:
+    """The flat config with every override applied and unknown keys rejected.
+
+    Returns the config, the keys the user set on the command line, and where each key came from.
+    A `--config` file counts as a recipe: the plan may re-split its batch to keep completions_per_step.
+    """
     config, source = base_config(opts)
     known = recipes.known_keys()
     recipes.check_keys(config, known, source)
-    explicit = set(config) if opts.config is not None else set()
+    origins = dict.fromkeys(config, "recipe")
+    explicit: set[str] = set()
     first_class = {
-        "model_name_or_path": opts.model,
-        "dataset_name": opts.dataset,
-        "output_dir": str(opts.output_dir) if opts.output_dir else None,
-        "loss_type": opts.loss,
-        "beta": opts.beta,
-        "report_to": opts.report_to,
+        "model_name_or_path": ("--model", opts.model),
+        "dataset_name": ("--dataset", opts.dataset),
+        "output_dir": ("--output-dir", str(opts.output_dir) if opts.output_dir else None),
+        "loss_type": ("--loss", opts.loss),
+        "beta": ("--beta", opts.beta),
+        "report_to": ("--report-to", opts.report_to),
     }
-    for key, value in first_class.items():
+    for key, (option, value) in first_class.items():
         if value is not None:
             config[key] = value
             explicit.add(key)
+            origins[key] = option
     overrides = recipes.parse_set(opts.sets)
     recipes.check_keys(overrides, known, "--set")
     config.update(overrides)
     explicit.update(overrides)
+    origins.update(dict.fromkeys(overrides, "--set"))
     config = recipes.with_openrs_defaults(config)
+    for key in config:
+        origins.setdefault(key, "openrs default")
     config["output_dir"] = str(Path(config.get("output_dir") or "outputs/openrs-run").expanduser().resolve())
     config["recipe"] = source
-    return config, frozenset(explicit)
+    return config, frozenset(explicit), origins
 
 
-def gpu_count(requested: str, planning_only: bool) -> tuple[int, list[str]]:
-    found, _ = detect_gpus()
-    if requested == "auto":
-        return len(found), []
-    if not requested.isdigit():
-        raise BadInputError(f"--gpus must be a number or 'auto', got '{requested}'")
-    wanted = int(requested)
-    if wanted > len(found):
-        if planning_only:
-            return wanted, [f"planning for {wanted} GPUs; this machine has {len(found)}"]
-        raise BadInputError(
-            f"--gpus {wanted} but only {len(found)} GPU(s) are visible",
-            "lower --gpus, check CUDA_VISIBLE_DEVICES, or use --dry-run/--slurm to plan for another machine",
-        )
-    return wanted, []
+def choose_generation(requested: str) -> tuple[str, list[str]]:
+    """vllm, transformers, or auto (vLLM when importable, else transformers with a one-line warning)."""
+    import importlib.util
+
+    if requested not in GENERATIONS:
+        raise BadInputError(f"unknown generation '{requested}'", f"choose from {', '.join(GENERATIONS)}")
+    if requested != "auto":
+        return requested, []
+    if importlib.util.find_spec("vllm") is not None:
+        return "vllm", []
+    return "transformers", ["vLLM is not importable here: generating with transformers (slower)"]
+
+
+def checkpoint_step(path: Path) -> int:
+    from openrs_cli.checkpoints import step_of
+
+    return step_of(path) or 0
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
@@ -123,12 +135,13 @@ def prepare(opts: TrainOptions) -> Plan:
     from openrs_cli.train.dataset import check_columns
     from openrs_cli.train.validate import validate
 
-    config, explicit = resolve_config(opts)
-    gpus, notes = gpu_count(opts.gpus, opts.planning_only)
+    config, explicit, origins = resolve_config(opts)
+    gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
+    generation, generation_notes = choose_generation(opts.generation)
     output_dir = Path(config["output_dir"])
     plan = make_plan(
         config,
-        gpus,
+        gpu_ids,
         output_dir / CONFIG_NAME,
         layout=opts.layout,
         nodes=opts.nodes,
@@ -137,13 +150,18 @@ def prepare(opts: TrainOptions) -> Plan:
         main_process_port=opts.main_process_port,
         vllm_port=opts.vllm_port,
         explicit_keys=explicit,
+        generation=generation,
     )
-    plan.notes[:0] = notes
+    plan.notes[:0] = notes + generation_notes
+    plan.origins = {**origins, **dict.fromkeys(plan.plan_keys, "plan")}
     plan.config = validate(plan.config, plan.training_processes)
     resume = resume_point(opts.resume, output_dir)
     plan.config["resume_from_checkpoint"] = str(resume) if resume else None
     if resume:
         plan.notes.append(f"resuming from {resume.name} in {output_dir}")
+        stop = plan.config.get("stop_at_step")
+        if stop is not None and checkpoint_step(resume) >= int(stop):
+            plan.notes.append(f"{resume.name} is at stop_at_step {stop}: the run will end without training")
     if not opts.planning_only:
         check_columns(
             str(plan.config["dataset_name"]),

@@ -6,8 +6,17 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards.registry import REWARDS, is_known
-from openrs_cli.train.fields import LOSS_TYPES, OPENRS_FIELDS
-from openrs_cli.train.recipes import trl_fields
+from openrs_cli.train.fields import LOSS_TYPES, openrs_types
+from openrs_cli.train.trl_table import trl_fields
+
+
+def _type_text(annotation: Any) -> str:
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+
+
+def field_types() -> dict[str, str]:
+    """Every recipe key's type as text: TRL's fields, then openrs's own."""
+    return {**trl_fields(), **{k: _type_text(v) for k, v in openrs_types().items()}}
 
 
 def _coerce(key: str, value: Any, type_name: str) -> Any:
@@ -33,8 +42,8 @@ def _coerce(key: str, value: Any, type_name: str) -> Any:
 
 def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     """Return the config with scalars coerced; raise BadInputError naming the first problem."""
-    types = trl_fields()
-    out = {k: _coerce(k, v, types[k]) if k in types and k not in OPENRS_FIELDS else v for k, v in config.items()}
+    types = field_types()
+    out = {k: _coerce(k, v, types[k]) if k in types else v for k, v in config.items()}
     if not out.get("model_name_or_path"):
         raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")
     if not out.get("dataset_name"):
@@ -60,6 +69,12 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
             raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
     if int(out["num_generations"]) < 2:
         raise BadInputError("num_generations must be at least 2 (GRPO compares completions in a group)")
+    target = out.get("completions_per_step")
+    if target is not None and (int(target) < 1 or int(target) % int(out["num_generations"])):
+        raise BadInputError(
+            f"completions_per_step {target} is not a multiple of num_generations={out['num_generations']}",
+            "set completions_per_step to whole groups, or null to scale with the GPUs",
+        )
     batch = int(out["per_device_train_batch_size"]) * int(out["gradient_accumulation_steps"]) * training_processes
     if batch % int(out["num_generations"]):
         raise BadInputError(
@@ -71,6 +86,17 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
         raise BadInputError("beta must be >= 0")
     if float(out.get("repetition_max_penalty", -1.0)) > 0:
         raise BadInputError("repetition_max_penalty must be <= 0")
-    if int(out.get("max_steps") or -1) == 0:
+    max_steps = int(out.get("max_steps") or -1)
+    if max_steps == 0:
         raise BadInputError("max_steps must be positive (or -1 to use num_train_epochs)")
+    if int(out.get("cosine_max_len") or 0) < 1:
+        raise BadInputError("cosine_max_len must be at least 1", "fix the recipe or the --set value")
+    temperature = out.get("logprobs_temperature")
+    if temperature is not None and float(temperature) <= 0:
+        raise BadInputError("logprobs_temperature must be > 0 or null", "1.0: raw logits as the paper's TRL")
+    stop = out.get("stop_at_step")
+    if stop is not None and (int(stop) < 1 or (max_steps > 0 and int(stop) > max_steps)):
+        raise BadInputError(
+            f"stop_at_step {stop} is not within 1..max_steps ({max_steps})", "stop before the schedule ends"
+        )
     return out

@@ -29,7 +29,7 @@ def make_backend(
     base_url: str | None = None,
     served_model_name: str | None = None,
     concurrency: int = 64,
-    gpus: int = 0,
+    gpu_ids: list[int] | None = None,
     port: int = 8011,
     seed: int = 42,
     tensor_parallel: int = 1,
@@ -46,7 +46,9 @@ def make_backend(
         backend.check()
         return backend
     from openrs_cli.eval.backends.vllm_server import VllmBackend, served_name, server_command
+    from openrs_cli.hardware import visible_devices_env
 
+    gpu_ids = gpu_ids or []
     name = served_name(model)
-    argv = server_command(model, gpus, sampling, port, name, seed, revision, tensor_parallel)
-    return VllmBackend(argv, port, name, log_dir)
+    argv = server_command(model, len(gpu_ids), sampling, port, name, seed, revision, tensor_parallel)
+    return VllmBackend(argv, port, name, log_dir, env=visible_devices_env(gpu_ids))

@@ -59,8 +59,16 @@ def server_command(
 class VllmBackend:
     name = "vllm"
 
-    def __init__(self, argv: list[str], port: int, name: str, log_dir: Path, ready_timeout_s: float = 1800) -> None:
-        self.proc = start_process(ProcessSpec("vllm", argv, {}, "vllm-serve.log"), log_dir)
+    def __init__(
+        self,
+        argv: list[str],
+        port: int,
+        name: str,
+        log_dir: Path,
+        ready_timeout_s: float = 1800,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.proc = start_process(ProcessSpec("vllm", argv, env or {}, "vllm-serve.log"), log_dir)
         self.log = log_dir / "vllm-serve.log"
         try:
             wait_ready([("vllm", self.proc, self.log)], http_ready(f"http://127.0.0.1:{port}/health"), ready_timeout_s)

@@ -1,0 +1,60 @@
+"""TRL's GRPOTrainer with the two paper-era behaviours TRL 1.16 has no key for, and a stop step.
+
+- `logprobs_temperature`: TRL 1.16 divides the logits by the *sampling* temperature before it
+  computes the per-token log-probs of the policy and the reference model (the loss, the ratio and
+  the KL). The TRL that trained Open-RS (69ad852, pinned in open-rs's setup.py) took log_softmax of
+  the raw logits. TRL binds the temperature into its fused LM head when the trainer is built, so
+  this subclass builds the head again with the temperature asked for (1.0 = the paper's maths);
+  `None` leaves TRL 1.x's behaviour untouched. Generation keeps the sampling temperature.
+- `StopAtStep`: the Qwen3 run kept a 500-step schedule (warmup and cosine over 500 steps) and
+  released checkpoint-400. The callback saves a checkpoint at `stop_at_step` and ends the run
+  there, so the schedule is the full recipe's and the run stops where the release did.
+
+Imported only by the training process (heavy: TRL, transformers, torch).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from accelerate.utils import is_peft_model
+from transformers import TrainerCallback
+from trl import GRPOTrainer
+from trl.trainer.utils import add_fused_lm_head
+
+logger = logging.getLogger("openrs.train")
+
+
+class OpenrsGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer whose log-probs use `logprobs_temperature` instead of the sampling temperature."""
+
+    def __init__(self, *args, logprobs_temperature: float | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.logprobs_temperature = logprobs_temperature
+        if logprobs_temperature is None or logprobs_temperature == self.temperature:
+            return
+        cast = self.args.cast_lm_head_to_fp32
+        policy = self.model.get_base_model() if is_peft_model(self.model) else self.model
+        # The new head wraps TRL's: with fused_lm_head=False it defers to the original forward (generation).
+        outputs = ("log_probs", "entropy")
+        add_fused_lm_head(policy, temperature=logprobs_temperature, cast_lm_head_to_fp32=cast, outputs=outputs)
+        if self.ref_model is not None:
+            reference = self.accelerator.unwrap_model(self.ref_model)
+            add_fused_lm_head(reference, temperature=logprobs_temperature, cast_lm_head_to_fp32=cast)
+        logger.info(
+            "per-token log-probs use temperature %s (sampling temperature %s)", logprobs_temperature, self.temperature
+        )
+
+
+class StopAtStep(TrainerCallback):
+    """Save a checkpoint and end training once `global_step` reaches `stop_at_step`."""
+
+    def __init__(self, stop_at_step: int) -> None:
+        self.stop_at_step = stop_at_step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.stop_at_step:
+            control.should_save = True
+            control.should_training_stop = True
+            logger.info("stop_at_step %d reached: saving a checkpoint and ending", self.stop_at_step)
+        return control

@@ -1,6 +1,6 @@
 """Eval scoring throughput: a fixed set of long answers scored serially and in parallel.
 
-    python bench/eval_scoring.py [--shared ../shared] [--answers 200] [--workers N]
+    python bench/eval_scoring.py [--bench-dir DIR] [--answers 200] [--workers N]
 
 Answers are MATH-500 and OlympiadBench solutions padded to several thousand characters of reasoning
 and ended with the paper's final-answer line (a third with a wrong answer). Prints answers/s for
@@ -16,24 +16,26 @@ import sys
 import time
 from pathlib import Path
 
-from openrs_cli.eval.scoring import ParallelScorer, score_answer
+from openrs_cli.eval.scoring import make_scorer, score_answer
 
 LAST = "Therefore, the final answer is: $\\boxed{{{}}}$. I hope it is correct"
 
 
-def answers(shared: Path, count: int) -> list[tuple[str, list[str], str]]:
-    rows = [json.loads(x) for x in (shared / "data/bench/math500.jsonl").open()]
-    rows += [json.loads(x) for x in (shared / "data/bench/olympiadbench.jsonl").open()]
+def answers(bench: Path, count: int) -> list[tuple[str, list[str], str]]:
+    math = [(json.loads(x), "solution") for x in (bench / "math500.jsonl").open()]
+    olympiad = [(json.loads(x), "answer") for x in (bench / "olympiadbench.jsonl").open()]
+    rows = math + olympiad  # MATH-500's gold is its solution, OlympiadBench's its answer
     out = []
-    for i, row in enumerate(rows[:count]):
+    for i in range(count):  # cycles through small files (the fixtures)
+        row, gold_field = rows[i % len(rows)]
         reasoning = ((row.get("solution") or row["problem"]) + "\n") * 6
         final = row["answer"] if i % 3 else "0"
-        gold = row["solution"] if i < 500 else row["answer"]
+        gold = row[gold_field]
         out.append((f"{reasoning}\n{LAST.format(final)}", [gold], "latex"))
     return out
 
 
-def run(scorer: ParallelScorer, items) -> tuple[float, list[float]]:
+def run(scorer: make_scorer, items) -> tuple[float, list[float]]:
     start = time.perf_counter()
     for item in items:
         scorer.submit(*item)
@@ -43,18 +45,23 @@ def run(scorer: ParallelScorer, items) -> tuple[float, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "bench",
+        help="benchmark files (default: the test fixtures; the full files give the published figures)",
+    )
     parser.add_argument("--answers", type=int, default=200)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    items = answers(args.shared, args.answers)
+    items = answers(args.bench_dir, args.answers)
     score_answer(*items[0])  # import lighteval before timing the serial run
-    serial_s, serial = run(ParallelScorer(1), items)
-    warm = ParallelScorer(args.workers)
+    serial_s, serial = run(make_scorer(1), items)
+    warm = make_scorer(args.workers)
     for item in items[: args.workers * warm.chunk]:
         warm.submit(*item)
     warm.results()  # start the workers (and their lighteval import) outside the timing
-    parallel = ParallelScorer(args.workers)
+    parallel = make_scorer(args.workers)
     parallel.pool = warm.pool
     parallel_s, parallel_scores = run(parallel, items)
     warm.close()

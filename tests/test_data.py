@@ -1,4 +1,5 @@
-"""`openrs data prepare` and `openrs data filter` on ../shared/data/train, decontaminated against the benchmarks."""
+"""`openrs data prepare` and `openrs data filter` on the training fixtures, decontaminated against the benchmarks
+(and, marked full_data, on the full training and benchmark files)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli_helpers import assert_invoke_error, invoke, run_openrs
+from tests.cli_helpers import assert_error, invoke, run_openrs, smoke_train_args
 
 
 @pytest.fixture(scope="module")
-def train_files(shared_dir):
-    return shared_dir / "data" / "train"
+def train_files(data_dir):
+    return data_dir / "train"
 
 
 def prepare(capsys, out, *args):
@@ -21,7 +22,7 @@ def prepare(capsys, out, *args):
     return json.loads(stdout), err
 
 
-def open_rs_args(train_files, shared_dir, seed="42"):
+def open_rs_args(train_files, data_dir, seed="42"):
     return [
         "--recipe",
         "open-rs",
@@ -34,24 +35,24 @@ def open_rs_args(train_files, shared_dir, seed="42"):
         "--scale",
         "0.01",
         "--bench-dir",
-        str(shared_dir / "data" / "bench"),
+        str(data_dir / "bench"),
         "--seed",
         seed,
     ]
 
 
 @pytest.fixture(scope="module")
-def open_rs(train_files, shared_dir, tmp_path_factory):
+def open_rs(train_files, data_dir, tmp_path_factory):
     from openrs_cli.cli.app import main
 
     out = tmp_path_factory.mktemp("data") / "open-rs-mini"
     with pytest.raises(SystemExit) as info:
-        main(["data", "prepare", "--output", str(out), *open_rs_args(train_files, shared_dir)])
+        main(["data", "prepare", "--output", str(out), *open_rs_args(train_files, data_dir)])
     assert info.value.code == 0
     return out
 
 
-def test_open_rs_mix_has_the_recipes_shape_scaled_down(open_rs):
+def test_open_rs_mix_has_the_recipes_shape_scaled_down(open_rs, data_dir):
     rows = pq.read_table(open_rs / "train.parquet").to_pylist()
     assert set(rows[0]) >= {"problem", "solution", "answer", "source", "level"}
     counts = {}
@@ -60,38 +61,76 @@ def test_open_rs_mix_has_the_recipes_shape_scaled_down(open_rs):
     assert counts == {("s1", "Hard"): 30, ("deepscaler", "Easy"): 10, ("deepscaler", "Hard"): 30}
     assert all(row["answer"] for row in rows)
     card = (open_rs / "README.md").read_text()
-    assert "| s1 | 975 |" in card and "decontamination" in card
+    s1_rows = len((data_dir / "train" / "aime_1983_2023.jsonl").read_text().splitlines())
+    assert f"| s1 | {s1_rows} |" in card and "decontamination" in card
     assert "recipe: open-rs" in (open_rs / "openrs_data.yaml").read_text()
 
 
-def test_mix_is_reproducible_with_its_seed(capsys, open_rs, train_files, shared_dir, tmp_path):
-    prepare(capsys, tmp_path / "again", *open_rs_args(train_files, shared_dir))
-    prepare(capsys, tmp_path / "other", *open_rs_args(train_files, shared_dir, seed="7"))
+def test_mix_is_reproducible_with_its_seed(capsys, open_rs, train_files, data_dir, tmp_path):
+    prepare(capsys, tmp_path / "again", *open_rs_args(train_files, data_dir))
+    prepare(capsys, tmp_path / "other", *open_rs_args(train_files, data_dir, seed="7"))
     same = pq.read_table(tmp_path / "again" / "train.parquet").to_pylist()
     assert same == pq.read_table(open_rs / "train.parquet").to_pylist()
     assert pq.read_table(tmp_path / "other" / "train.parquet").to_pylist() != same
 
 
-def test_decontamination_removes_and_names_benchmark_problems(capsys, train_files, shared_dir, tmp_path):
+def test_decontamination_removes_and_names_benchmark_problems(capsys, train_files, data_dir, tmp_path):
     report, err = prepare(
         capsys,
         tmp_path / "o",
         "--source",
         f"aime={train_files / 'aime_1983_2023.jsonl'}",
         "--bench-dir",
-        str(shared_dir / "data" / "bench"),
+        str(data_dir / "bench"),
     )
     matched = report["contaminated"]
-    # the data README: six AIME 1983-2023 problems also appear in MATH-500
-    assert sum("math_500" in m["benchmarks"] for m in matched) >= 6
+    # the fixture keeps the eight AIME 1983-2023 rows that repeat MATH-500 problems, and their partners
+    assert sum("math_500" in m["benchmarks"] for m in matched) == 8
     assert all(m["source"] == "aime" for m in matched)
-    bench = {json.loads(x)["problem"] for x in (shared_dir / "data/bench/math500.jsonl").open()}
+    bench = {json.loads(x)["problem"] for x in (data_dir / "bench/math500.jsonl").open()}
     train = {json.loads(x)["problem"] for x in (train_files / "aime_1983_2023.jsonl").open()}
     kept = {r["problem"] for r in pq.read_table(tmp_path / "o" / "train.parquet").to_pylist()}
     assert not (kept & bench)  # nothing verbatim from MATH-500 survives
     assert len(kept) == len(train) - sum(sum(c.values()) for c in report["removed"].values())
     assert "matching math_500" in err
     assert report["removed"]["multi-part"]["aime"] >= 1
+
+
+def test_decontamination_against_all_1517_benchmark_problems(capsys, full_data, tmp_path):
+    """The full files: the data README's six AIME/MATH-500 repeats are found (eight matches in all)."""
+    report, _ = prepare(
+        capsys,
+        tmp_path / "o",
+        "--source",
+        f"aime={full_data.path('data/train/aime_1983_2023.jsonl')}",
+        "--bench-dir",
+        str(full_data.path("data/bench")),
+    )
+    matched = report["contaminated"]
+    assert sum("math_500" in m["benchmarks"] for m in matched) == 8
+    assert report["rows_in"]["aime"] == 975
+
+
+def test_full_size_open_rs_prepare(capsys, full_data, tmp_path):
+    train = full_data.path("data/train")
+    report, _ = prepare(
+        capsys,
+        tmp_path / "o",
+        "--recipe",
+        "open-rs",
+        "--source",
+        f"s1={train / 'aime_1983_2023.jsonl'}",
+        "--source",
+        f"deepscaler={train / 'math_train.jsonl'}",
+        "--level",
+        "s1=hard",
+        "--scale",
+        "0.1",
+        "--bench-dir",
+        str(full_data.path("data/bench")),
+    )
+    assert report["rows_out"] == {"deepscaler/Easy": 100, "deepscaler/Hard": 300, "s1/Hard": 300}
+    assert sum(report["removed"]["contaminated"].values()) >= 8 + 40  # AIME and MATH-train repeats of MATH-500
 
 
 def test_custom_mix_of_the_three_shared_sources(capsys, train_files, tmp_path):
@@ -121,26 +160,13 @@ def test_custom_mix_of_the_three_shared_sources(capsys, train_files, tmp_path):
     assert set(report["rows_out"]) <= {"dsr/Easy", "aime/Hard", "math/Hard"}
     assert sum(report["rows_out"].values()) + report["test_rows"] == 45 and report["test_rows"] == 5
     assert pq.read_table(tmp_path / "o" / "test.parquet").num_rows == 5
-    assert report["removed"]["exact duplicate"]["math"] > 0 or report["removed"]["near duplicate"]["math"] > 0
+    removed = report["removed"]
+    assert removed["exact duplicate"].get("math", 0) + removed["near duplicate"].get("math", 0) > 0
 
 
 def test_training_runs_on_a_prepared_dataset(open_rs, tiny_model, tmp_path):
     result = run_openrs(
-        "train",
-        "--recipe",
-        "smoke",
-        "--gpus",
-        "0",
-        "--model",
-        str(tiny_model),
-        "--dataset",
-        str(open_rs),
-        "--output-dir",
-        str(tmp_path / "run"),
-        "--set",
-        "max_steps=2",
-        "--set",
-        "max_completion_length=16",
+        *smoke_train_args(tiny_model, tmp_path / "run", "max_steps=2", "max_completion_length=16", dataset=open_rs)
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").is_file()
@@ -245,7 +271,7 @@ def test_bad_data_input(capsys, train_files, tmp_path, args, needle):
         .replace("DSR", str(train_files / "deepscaler_sub1209.jsonl"))
         for a in args
     ]
-    assert_invoke_error(invoke(capsys, "data", "prepare", "--output", str(tmp_path / "o"), *args), 2, needle)
+    assert_error(invoke(capsys, "data", "prepare", "--output", str(tmp_path / "o"), *args), 2, needle)
     assert not (tmp_path / "o" / "train.parquet").exists()
 
 

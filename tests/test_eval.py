@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.cli_helpers import assert_invoke_error, invoke
+from tests.cli_helpers import assert_error, invoke
 from tests.servers import transformers_serve
 
 COMMON = ["--tasks", "aime24,math_500", "--limit", "3", "--samples", "2", "--max-new-tokens", "32"]
@@ -36,7 +36,7 @@ def check_lighteval_layout(out_dir, model_name, tasks=("aime24", "math_500"), pr
     return summary
 
 
-def test_transformers_backend_writes_lighteval_results_and_details(capsys, tiny_model, shared_dir, tmp_path):
+def test_transformers_backend_writes_lighteval_results_and_details(capsys, tiny_model, data_dir, tmp_path):
     out = tmp_path / "ev"
     code, stdout, err = invoke(
         capsys,
@@ -47,7 +47,7 @@ def test_transformers_backend_writes_lighteval_results_and_details(capsys, tiny_
         "transformers",
         *COMMON,
         "--data-dir",
-        str(shared_dir / "data/bench"),
+        str(data_dir / "bench"),
         "--output-dir",
         str(out),
         "--json",
@@ -58,7 +58,7 @@ def test_transformers_backend_writes_lighteval_results_and_details(capsys, tiny_
     assert summary["backend"] == "transformers" and summary["average"] is None  # not all five tasks
 
 
-def test_endpoint_backend_against_a_real_transformers_serve(capsys, tiny_model, shared_dir, tmp_path):
+def test_endpoint_backend_against_a_real_transformers_serve(capsys, tiny_model, data_dir, tmp_path):
     out = tmp_path / "ev"
     with transformers_serve(tiny_model, tmp_path / "hub-cache") as (url, _):
         code, _, err = invoke(
@@ -70,7 +70,7 @@ def test_endpoint_backend_against_a_real_transformers_serve(capsys, tiny_model, 
             url,
             *COMMON,
             "--data-dir",
-            str(shared_dir / "data/bench"),
+            str(data_dir / "bench"),
             "--output-dir",
             str(out),
         )
@@ -81,7 +81,7 @@ def test_endpoint_backend_against_a_real_transformers_serve(capsys, tiny_model, 
     assert len(answers) == 12 and all(a["finish_reason"] in ("stop", "length") for a in answers)
 
 
-def test_smollm2_answers_through_the_endpoint_and_is_scored(capsys, smollm2_model, shared_dir, tmp_path):
+def test_smollm2_answers_through_the_endpoint_and_is_scored(capsys, smollm2_model, data_dir, tmp_path):
     out = tmp_path / "ev"
     with transformers_serve(smollm2_model, tmp_path / "hub-cache") as (url, _):
         code, _, err = invoke(
@@ -102,7 +102,7 @@ def test_smollm2_answers_through_the_endpoint_and_is_scored(capsys, smollm2_mode
             "--temperature",
             "0",
             "--data-dir",
-            str(shared_dir / "data/bench"),
+            str(data_dir / "bench"),
             "--output-dir",
             str(out),
         )
@@ -111,10 +111,10 @@ def test_smollm2_answers_through_the_endpoint_and_is_scored(capsys, smollm2_mode
     assert all(len(r["answer"].split()) > 5 for r in rows)  # a real model writes real text
 
 
-def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, shared_dir, tmp_path):
+def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, data_dir, tmp_path):
     from openrs_cli.eval import runner
-    from openrs_cli.eval.backends import hf
-    from openrs_cli.eval.plan import EvalOptions, make_plan
+    from openrs_cli.eval.backends import transformers_backend as hf
+    from openrs_cli.eval.plan import EvalOptions, plan_eval
 
     calls: list[str] = []
     real_generate = hf.TransformersBackend.generate
@@ -135,22 +135,22 @@ def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, shared_
         limit=3,
         samples=2,
         max_new_tokens=16,
-        data_dir=shared_dir / "data/bench",
+        data_dir=data_dir / "bench",
         output_dir=tmp_path / "ev",
     )
     monkeypatch.setattr(hf.TransformersBackend, "generate", lambda *a: counting(*a, stop_after=5))
     with pytest.raises(KeyboardInterrupt):
-        runner.run(make_plan(opts), opts, lambda _: None)
+        runner.run(plan_eval(opts), lambda _: None)
     assert len(calls) == 5
     first = list(calls)
     calls.clear()
     monkeypatch.setattr(hf.TransformersBackend, "generate", lambda *a: counting(*a))
-    (resumed,) = runner.run(make_plan(opts), opts, lambda _: None)
+    (resumed,) = runner.run(plan_eval(opts), lambda _: None)
     assert len(calls) == 12 - 5 and not set(calls) & set(first)
     calls.clear()
     # an uninterrupted run from scratch gives the same scores as the resumed one
     fresh = EvalOptions(**{**opts.__dict__, "output_dir": tmp_path / "fresh"})
-    (uninterrupted,) = runner.run(make_plan(fresh), fresh, lambda _: None)
+    (uninterrupted,) = runner.run(plan_eval(fresh), lambda _: None)
     assert len(calls) == 12
     for task in ("aime24", "math_500"):
         assert resumed["tasks"][task]["avg_at_k"] == uninterrupted["tasks"][task]["avg_at_k"]
@@ -163,7 +163,7 @@ def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, shared_
     assert cached == fresh_cached  # per-sample seeds: the same answers, killed or not
 
 
-def test_checkpoint_sweep_gives_one_result_set_per_checkpoint(capsys, tiny_model, shared_dir, tmp_path):
+def test_checkpoint_sweep_gives_one_result_set_per_checkpoint(capsys, tiny_model, data_dir, tmp_path):
     run_dir = tmp_path / "run"
     for step in (50, 100):
         shutil.copytree(tiny_model, run_dir / f"checkpoint-{step}")
@@ -184,7 +184,7 @@ def test_checkpoint_sweep_gives_one_result_set_per_checkpoint(capsys, tiny_model
         "--max-new-tokens",
         "8",
         "--data-dir",
-        str(shared_dir / "data/bench"),
+        str(data_dir / "bench"),
         "--output-dir",
         str(out),
         "--json",
@@ -222,7 +222,7 @@ def test_dry_run_on_eight_gpus_plans_a_data_parallel_vllm_server(capsys):
     assert plan["sampling"] == {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768, "seed": 42}
 
 
-def test_robust_protocol_and_local_problem_counts(capsys, shared_dir):
+def robust_plan(capsys, bench):
     code, out, _ = invoke(
         capsys,
         "eval",
@@ -235,12 +235,29 @@ def test_robust_protocol_and_local_problem_counts(capsys, shared_dir):
         "--protocol",
         "robust",
         "--data-dir",
-        str(shared_dir / "data/bench"),
+        str(bench),
         "--dry-run",
         "--json",
     )
-    plan = json.loads(out)
+    assert code == 0
+    return json.loads(out)
+
+
+def test_robust_protocol_and_local_problem_counts(capsys, data_dir):
+    plan = robust_plan(capsys, data_dir / "bench")
     assert plan["samples"] == {"aime24": 16, "math_500": 4, "amc23": 16, "minerva": 4, "olympiadbench": 4}
+    counts = {f.stem: len(f.read_text().splitlines()) for f in (data_dir / "bench").glob("*.jsonl")}
+    assert {t["name"]: t["problems"] for t in plan["tasks"]} == {
+        "aime24": counts["aime24"],
+        "math_500": counts["math500"],
+        "amc23": counts["amc23"],
+        "minerva": counts["minerva"],
+        "olympiadbench": counts["olympiadbench"],
+    }
+
+
+def test_the_full_benchmarks_have_the_official_sizes(capsys, full_data):
+    plan = robust_plan(capsys, full_data.path("data/bench"))
     assert {t["name"]: t["problems"] for t in plan["tasks"]} == {
         "aime24": 30,
         "math_500": 500,
@@ -268,16 +285,71 @@ def test_robust_protocol_and_local_problem_counts(capsys, shared_dir):
     ],
 )
 def test_bad_eval_input(capsys, args, code, needles):
-    assert_invoke_error(invoke(capsys, "eval", *args), code, *needles)
+    assert_error(invoke(capsys, "eval", *args), code, *needles)
 
 
-def test_unreachable_endpoint_and_empty_model_folder(capsys, tiny_model, shared_dir, tmp_path):
-    data = ["--data-dir", str(shared_dir / "data/bench"), "--limit", "1", "--output-dir", str(tmp_path / "o")]
-    assert_invoke_error(
+def test_unreachable_endpoint_and_empty_model_folder(capsys, tiny_model, data_dir, tmp_path):
+    data = ["--data-dir", str(data_dir / "bench"), "--limit", "1", "--output-dir", str(tmp_path / "o")]
+    assert_error(
         invoke(capsys, "eval", "--model", str(tiny_model), "--base-url", "http://127.0.0.1:9/v1", *data),
         2,
         "cannot reach",
         "--base-url",
     )
     (tmp_path / "empty").mkdir()
-    assert_invoke_error(invoke(capsys, "eval", "--model", str(tmp_path / "empty"), *data), 2, "no config.json")
+    assert_error(invoke(capsys, "eval", "--model", str(tmp_path / "empty"), *data), 2, "no config.json")
+
+
+def _answers(out_dir) -> dict[tuple, str]:
+    rows = [json.loads(x) for x in (out_dir / "cache.jsonl").read_text().splitlines()]
+    return {(r["task"], r["index"], r["sample"]): r["text"] for r in rows}
+
+
+def test_the_same_model_in_two_folders_gives_the_same_answers(capsys, tiny_model, data_dir, tmp_path):
+    """Seeds depend on (seed, task, problem, sample) only: not on where the model lies."""
+    copies = [tmp_path / "a" / "model", tmp_path / "elsewhere" / "renamed"]
+    answers = []
+    for i, copy in enumerate(copies):
+        shutil.copytree(tiny_model, copy)
+        out = tmp_path / f"ev{i}"
+        args = ["eval", "--model", str(copy), "--backend", "transformers", *COMMON, "--temperature", "1.0"]
+        code, _, err = invoke(capsys, *args, "--data-dir", str(data_dir / "bench"), "--output-dir", str(out))
+        assert code == 0, err
+        answers.append(_answers(out))
+    assert answers[0] == answers[1] and len(answers[0]) == 12
+    assert len(set(answers[0].values())) > 1  # sampled: different samples differ
+
+
+def test_jobs_of_two_models_share_seeds_sample_by_sample(data_dir, tmp_path):
+    from openrs_cli.eval.plan import EvalOptions, plan_eval
+    from openrs_cli.eval.runner import build_jobs
+    from openrs_cli.eval.tasks import load_problems
+
+    def jobs(model):
+        (model / "config.json").parent.mkdir(parents=True)
+        (model / "config.json").write_text("{}")
+        opts = EvalOptions(model=str(model), tasks="aime24", samples=3, limit=2, data_dir=data_dir / "bench", gpus="0")
+        plan = plan_eval(opts)
+        problems = {t.name: load_problems(t, plan.data_dir, plan.limit) for t in plan.tasks}
+        return build_jobs(plan, plan.models[0], problems)
+
+    before, after = jobs(tmp_path / "before"), jobs(tmp_path / "train" / "after")
+    assert [j.seed for j in before] == [j.seed for j in after]
+    assert len({j.seed for j in before}) == 6
+    assert {j.key for j in before}.isdisjoint({j.key for j in after})  # the cache still tells models apart
+
+
+def test_max_new_tokens_is_capped_at_the_models_context_once(capsys, data_dir, tmp_path):
+    from openrs_cli.localmodels import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "short-context", context=400)
+    out = tmp_path / "ev"
+    args = ["eval", "--model", str(model), "--backend", "transformers", "--tasks", "aime24", "--limit", "2"]
+    code, stdout, err = invoke(
+        capsys, *args, "--max-new-tokens", "32768", "--temperature", "0", "--data-dir", str(data_dir / "bench"),
+        "--output-dir", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    assert (stdout + err).count("capped at the model's context (400 tokens)") == 1
+    rows = [json.loads(x) for x in (out / "cache.jsonl").read_text().splitlines()]
+    assert all(r["completion_tokens"] <= 400 for r in rows)

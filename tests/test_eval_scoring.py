@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from openrs_cli.eval.scoring import ParallelScorer, install_offline_stub, score_answer
+from openrs_cli.eval.scoring import install_offline_stub, make_scorer, score_answer
 
 LAST = "Therefore, the final answer is: $\\boxed{{{}}}$. I hope it is correct"
 # (prediction, gold, gold type, expected)
@@ -59,14 +59,14 @@ def test_max_over_golds():
     assert score_answer(LAST.format("7"), ["$\\boxed{5}$", "$\\boxed{7}$"], "latex").correct == 1.0
 
 
-def test_parallel_scoring_equals_serial(shared_dir):
-    rows = [json.loads(line) for line in (shared_dir / "data/bench/olympiadbench.jsonl").open()][:24]
+def test_parallel_scoring_equals_serial(data_dir):
+    rows = [json.loads(line) for line in (data_dir / "bench/olympiadbench.jsonl").open()][:12]
     items = [(LAST.format(r["answer"] if i % 3 else "0"), [r["answer"]], "latex") for i, r in enumerate(rows)]
-    serial, parallel = ParallelScorer(1), ParallelScorer(2)
+    serial, parallel = make_scorer(1), make_scorer(2)
     for item in items:
         serial.submit(*item)
         parallel.submit(*item)
     a, b = serial.results(), parallel.results()
     parallel.close()
     assert [s.correct for s in a] == [s.correct for s in b]
-    assert sum(s.correct for s in a) >= 12
+    assert sum(s.correct for s in a) >= 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli_helpers import assert_invoke_error, invoke
+from tests.cli_helpers import assert_error, invoke
 
 ACTION_WORDS = (
     "use",
@@ -38,15 +38,21 @@ def setup_files(tmp, shared, tiny):
     (tmp / "bad.yaml").write_text("beta: [0.04\n")
     (tmp / "noproblem.jsonl").write_text('{"question_text": "1+1", "answer": "2"}\n')
     (tmp / "noprep").mkdir()
+    for name, content in (("emptybench", ""), ("junkbench", "{not json"), ("listbench", "[1, 2]\n")):
+        (tmp / name).mkdir()
+        (tmp / name / "aime24.jsonl").write_text(content)
     return {
+        "EMPTYBENCH": str(tmp / "emptybench"),
+        "JUNKBENCH": str(tmp / "junkbench"),
+        "LISTBENCH": str(tmp / "listbench"),
         "TMP": str(tmp),
         "EMPTY": str(tmp / "empty"),
         "JUNK": str(tmp / "junk"),
         "BADYAML": str(tmp / "bad.yaml"),
         "NOPROBLEM": str(tmp / "noproblem.jsonl"),
         "TINY": str(tiny),
-        "BENCH": str(shared / "data" / "bench"),
-        "AIME": str(shared / "data" / "train" / "aime_1983_2023.jsonl"),
+        "BENCH": str(shared / "bench"),
+        "AIME": str(shared / "train" / "aime_1983_2023.jsonl"),
         "NOPREP": str(tmp / "noprep"),
     }
 
@@ -94,29 +100,87 @@ CASES = [
     ("data filter --dataset NOPREP --model TINY", 2, "not an 'openrs data prepare' output"),
     ("data filter --dataset NOPREP --model TINY --keep-range 0.9-0.1", 2, "--keep-range"),
     ("demo --steps 0", 2, "--steps"),
+    # option ranges, checked before anything starts
+    ("eval --model org/m --limit 0 --dry-run", 2, "--limit must be at least 1"),
+    ("eval --model org/m --limit -1 --dry-run", 2, "--limit must be at least 1"),
+    ("eval --model org/m --temperature -1 --dry-run", 2, "--temperature must be at least 0"),
+    ("eval --model org/m --top-p 7 --dry-run", 2, "--top-p must be in (0, 1]"),
+    ("eval --model org/m --top-p 0 --dry-run", 2, "--top-p must be in (0, 1]"),
+    ("eval --model org/m --max-new-tokens 0 --dry-run", 2, "--max-new-tokens"),
+    ("eval --model org/m --concurrency 0 --dry-run", 2, "--concurrency"),
+    ("eval --model org/m --port 70000 --dry-run", 2, "--port"),
+    ("eval --model org/m --request-timeout 0 --dry-run", 2, "--request-timeout"),
+    ("eval --model org/m --retries -1 --dry-run", 2, "--retries"),
+    ("eval --model org/m --max-num-seqs 0 --dry-run", 2, "--max-num-seqs"),
+    ("eval --model org/m --tensor-parallel 0 --dry-run", 2, "--tensor-parallel"),
+    ("eval --model org/m --backend tpu --dry-run", 2, "tpu"),
+    ("eval --model org/m --protocol fast --dry-run", 2, "fast"),
+    ("eval --model org/m --base-url http://x/v1 --backend vllm --dry-run", 2, "conflicts"),
+    ("eval --model org/m --backend endpoint --dry-run", 2, "--base-url"),
+    ("eval --model org/m --tasks , --dry-run", 2, "no tasks given"),
+    ("eval --model org/m --seed -3 --dry-run", 2, "--seed"),
+    ("eval --model org/m --limit 1 --output-dir BADYAML/x", 2, "not writable"),
+    (
+        "eval --model TINY --limit 1 --backend transformers --data-dir EMPTYBENCH --output-dir TMP/e",
+        2,
+        "holds no problems",
+    ),
+    ("eval --model TINY --limit 1 --backend transformers --data-dir JUNKBENCH --output-dir TMP/e", 2, "cannot read"),
+    ("eval --model TINY --limit 1 --backend transformers --data-dir LISTBENCH --output-dir TMP/e", 2, "not an object"),
+    ("train --exp 3 --set cosine_max_len=0 --dry-run", 2, "cosine_max_len"),
+    ("train --exp 3 --set num_generations=1 --dry-run", 2, "num_generations"),
+    ("train --exp 3 --set per_device_train_batch_size=0 --dry-run", 2, "per_device_train_batch_size"),
+    ("train --exp 3 --set beta=-1 --dry-run", 2, "beta"),
+    ("train --exp 3 --set max_steps=0 --dry-run", 2, "max_steps"),
+    ("train --recipe qwen3 --set stop_at_step=600 --dry-run", 2, "stop_at_step"),
+    ("train --exp 3 --set logprobs_temperature=-1 --dry-run", 2, "logprobs_temperature"),
+    ("train --exp 3 --set reward_weights=[1.0] --dry-run", 2, "reward_weights"),
+    ("train --exp 3 --nodes 0 --dry-run", 2, "--nodes"),
+    ("train --exp 3 --vllm-port 0 --dry-run", 2, "--vllm-port"),
+    ("train --exp 3 --generation fast --dry-run", 2, "fast"),
+    ("train --show exp3 --sources --set nope=1", 2, "unknown key 'nope'"),
+    ("train --sources", 2, "--show"),
+    ("data prepare --output TMP/d --source s1=AIME --test-size -5", 2, "--test-size"),
+    ("data prepare --output TMP/d --source s1=AIME --mix s1=-5", 2, "--mix count"),
+    ("data prepare --output TMP/d --source s1=AIME --ngram 0", 2, "--ngram"),
+    ("data prepare --output TMP/d --source s1=AIME --scale 0", 2, "--scale"),
+    ("data prepare --output TMP/d --source s1=AIME --min-overlap 2", 2, "--min-overlap"),
+    ("data prepare --output TMP/d --source s1=AIME --max-tokens 100", 2, "--max-tokens needs --tokenizer"),
+    ("data prepare --output TMP/d", 2, "no sources given"),
+    ("data prepare --output TMP/d --source s1=AIME --level s1=medium", 2, "--level"),
+    ("data prepare --output TMP --source s1=AIME --no-decontaminate", 2, "files openrs did not write"),
+    ("data bench --output-dir TMP/b --tasks arithmetic", 2, "ships with openrs"),
+    ("data filter --dataset NOPREP --model TINY --samples 0", 2, "--samples"),
+    ("data filter --dataset NOPREP --model TINY --backend tpu", 2, "tpu"),
+    ("report --costs --price-per-gpu-hour nan --no-figures --output-dir TMP/r", 2, "--price-per-gpu-hour"),
+    ("report --costs --price-per-gpu-hour 2 --gpu-hours x=nan --no-figures --output-dir TMP/r", 2, "--gpu-hours"),
+    ("report --train-dir TMP/nope --no-figures --output-dir TMP/r", 2, "--train-dir"),
+    ("report --output-dir BADYAML/x --no-figures", 2, "not writable"),
+    ("push --model-dir TINY --repo-id me/x..y --dry-run", 2, "user/name"),
+    ("push --model-dir TINY --repo-id me/--x --dry-run", 2, "user/name"),
 ]
 
 
 @pytest.mark.parametrize(("line", "code", "needle"), CASES, ids=[c[0][:60] for c in CASES])
-def test_misuse(capsys, monkeypatch, tmp_path, shared_dir, tiny_model, line, code, needle):
+def test_misuse(capsys, monkeypatch, tmp_path, data_dir, tiny_model, line, code, needle):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     import huggingface_hub.constants as constants
 
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    names = setup_files(tmp_path, shared_dir, tiny_model)
-    args = []
-    for word in line.split():
-        for key, value in sorted(names.items(), key=lambda kv: -len(kv[0])):
-            word = word.replace(key, value)
-        args.append(word)
+    names = setup_files(tmp_path, data_dir, tiny_model)
+    import re
+
+    # one pass, longest names first: a substituted path is never scanned again
+    pattern = re.compile("|".join(sorted(map(re.escape, names), key=len, reverse=True)))
+    args = [pattern.sub(lambda m: names[m.group(0)], word) for word in line.split()]
     before = {p for p in tmp_path.rglob("*")}
-    message = assert_invoke_error(invoke(capsys, *args), code, needle)
+    message = assert_error(invoke(capsys, *args), code, needle)
     assert any(word in message.lower() for word in ACTION_WORDS), f"no hint on what to do: {message}"
     left = {p for p in tmp_path.rglob("*")} - before
     assert not [p for p in left if p.name.endswith(".tmp") or ".tmp" in p.suffixes], left
     assert not [p for p in left if p.is_file() and p.stat().st_size == 0], left
 
 
-def test_there_are_at_least_25_misuses():
-    assert len(CASES) >= 25
+def test_there_are_at_least_60_misuses():
+    assert len(CASES) >= 60
     assert {c[0].split()[0] for c in CASES} >= {"train", "eval", "report", "push", "data", "demo"}

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.cli_helpers import assert_invoke_error, invoke, run_openrs
+from tests.cli_helpers import assert_error, invoke, run_openrs, smoke_train_args
 
 SECRET = "hf_" + "Zx9" * 12
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_model, shared_dir, tmp_path_factory):
+def trained(tiny_model, data_dir, tmp_path_factory):
     """A real CPU GRPO run (2 steps, a checkpoint each) evaluated into a folder inside it."""
     out = tmp_path_factory.mktemp("push") / "run"
-    result = run_openrs(
-        "train",
-        "--recipe",
-        "smoke",
-        "--gpus",
-        "0",
-        "--model",
-        str(tiny_model),
-        "--output-dir",
-        str(out),
-        "--set",
-        "max_steps=2",
-        "--set",
-        "save_steps=1",
-        "--set",
-        "max_completion_length=16",
-    )
+    result = run_openrs(*smoke_train_args(tiny_model, out, "max_steps=2", "save_steps=1", "max_completion_length=16"))
     assert result.returncode == 0, result.stderr[-2000:]
     result = run_openrs(
         "eval",
@@ -47,7 +32,7 @@ def trained(tiny_model, shared_dir, tmp_path_factory):
         "--max-new-tokens",
         "8",
         "--data-dir",
-        str(shared_dir / "data/bench"),
+        str(data_dir / "bench"),
         "--output-dir",
         str(out / "eval"),
     )
@@ -123,7 +108,7 @@ def test_missing_token_is_a_one_line_error(capsys, trained, hub, monkeypatch, tm
     import huggingface_hub.constants as constants
 
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
-    assert_invoke_error(invoke(capsys, "push", "--model-dir", str(trained), "--repo-id", "me/x"), 2, "hf auth login")
+    assert_error(invoke(capsys, "push", "--model-dir", str(trained), "--repo-id", "me/x"), 2, "hf auth login")
     assert hub == []
 
 
@@ -135,12 +120,50 @@ def test_missing_token_is_a_one_line_error(capsys, trained, hub, monkeypatch, tm
     ],
 )
 def test_bad_push_input(capsys, trained, args, needle):
-    assert_invoke_error(invoke(capsys, "push", "--model-dir", str(trained), *args, "--dry-run"), 2, needle)
+    assert_error(invoke(capsys, "push", "--model-dir", str(trained), *args, "--dry-run"), 2, needle)
 
 
 def test_missing_model_dir(capsys, tmp_path):
-    assert_invoke_error(
+    assert_error(
         invoke(capsys, "push", "--model-dir", str(tmp_path / "nope"), "--repo-id", "me/x", "--dry-run"),
         2,
         "does not exist",
     )
+
+
+def test_secrets_nested_in_a_config_reach_no_card_no_upload_and_no_output(capsys, trained, hub, monkeypatch, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    config = yaml.safe_load((model / "openrs_config.yaml").read_text())
+    config["model_init_kwargs"] = {"token": SECRET, "revision": "main"}
+    config["wandb"] = {"password": "hunter2-hunter2", "notes": f"Bearer {SECRET}"}
+    config["hub_token"] = SECRET
+    (model / "openrs_config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    code, dry, err = invoke(capsys, "push", "--model-dir", str(model), "--repo-id", "me/tiny", "--dry-run", "--json")
+    assert code == 0, err
+    code, out, err = invoke(capsys, "push", "--model-dir", str(model), "--repo-id", "me/tiny")
+    assert code == 0, err
+    uploaded = b"".join(
+        op.path_or_fileobj if isinstance(op.path_or_fileobj, bytes) else Path(op.path_or_fileobj).read_bytes()
+        for op in hub[-1][2]["ops"]
+        if op.path_in_repo.endswith((".md", ".yaml", ".json"))
+    )
+    for secret in (SECRET, "hunter2-hunter2"):
+        assert secret not in dry + out + err and secret.encode() not in uploaded
+    assert b"<redacted>" in uploaded  # the config went up, redacted
+
+
+def test_the_resolved_training_config_never_holds_a_secret(capsys, tmp_path):
+    args = ["train", "--recipe", "smoke", "--gpus", "0", "--output-dir", str(tmp_path), "--dry-run", "--json"]
+    sets = ["--set", f"hub_token={SECRET}", "--set", f"model_init_kwargs={{token: {SECRET}}}"]
+    code, out, err = invoke(capsys, *args, *sets)
+    assert code == 0, err
+    assert SECRET not in out + err
+    from openrs_cli.train.plan import TrainOptions, plan_training, write_config
+
+    plan = plan_training(TrainOptions(recipe="smoke", gpus="0", output_dir=tmp_path, sets=sets[1::2]))
+    written = write_config(plan).read_text()
+    assert SECRET not in written and "hub_token" not in written

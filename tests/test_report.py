@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli_helpers import assert_invoke_error, invoke
+from tests.cli_helpers import assert_error, invoke
 
 # DESIGN.md section 2: AIME24 / MATH-500 / AMC23 / Minerva / OlympiadBench, average
 PAPER = {
@@ -18,8 +18,8 @@ TASKS = ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]
 
 
 @pytest.fixture(scope="module")
-def fixtures(shared_dir):
-    return shared_dir / "fixtures" / "lighteval-results"
+def fixtures(data_dir):
+    return data_dir / "lighteval-results"
 
 
 def report_json(capsys, *args):
@@ -62,22 +62,32 @@ def test_report_alone_writes_the_quoted_table_and_figures(capsys, tmp_path):
     assert o1["average"] is None and set(o1["scores"]) == {"aime24", "math_500"}
 
 
-def test_checkpoint_sweeps_give_curves_for_each_experiment(capsys, fixtures, tmp_path):
-    code, _, err = invoke(capsys, "report", str(fixtures / "evals"), "--output-dir", str(tmp_path))
+def sweep(capsys, folder, tmp_path):
+    code, _, err = invoke(capsys, "report", str(folder), "--output-dir", str(tmp_path))
     assert code == 0, err
     rows = json.loads((tmp_path / "table.json").read_text())
     series = {}
     for row in rows:
         if row["source"] == "measured":
             series.setdefault(row["series"], []).append(row["step"])
-    assert sorted(series) == ["Exp1", "Exp2", "Exp3"]
-    assert series["Exp1"] == [100, 200, 300, 400, 500]
-    assert series["Exp3"] == [50, 100, 150, 200, 250, 300, 350, 400]
+    return rows, series, err
+
+
+def test_checkpoint_sweeps_give_curves_for_each_experiment(capsys, fixtures, tmp_path):
+    rows, series, err = sweep(capsys, fixtures / "evals", tmp_path)
+    assert series == {"Exp1": [100, 200], "Exp3": [50, 100]}
     assert all(r["average"] is None for r in rows if r["source"] == "measured")  # three of five tasks only
     assert (tmp_path / "checkpoints.png").stat().st_size > 10_000
     assert "Exp1_100 aime24: evaluated 2 times, using the newest (results_2025-03-15T13-49-09.435323.json)" in err
     exp1_100 = next(r for r in rows if r["name"] == "Exp1_100")
     assert exp1_100["scores"] == {"aime24": 30.0, "math_500": 83.8, "amc23": 70.0}
+
+
+def test_the_papers_whole_checkpoint_sweeps(capsys, full_data, tmp_path):
+    _, series, _ = sweep(capsys, full_data.path("fixtures/lighteval-results/evals"), tmp_path)
+    assert sorted(series) == ["Exp1", "Exp2", "Exp3"]
+    assert series["Exp1"] == [100, 200, 300, 400, 500]
+    assert series["Exp3"] == [50, 100, 150, 200, 250, 300, 350, 400]
 
 
 def test_rounding_is_half_up_not_truncation():
@@ -157,4 +167,4 @@ def test_bad_report_input(capsys, tmp_path, setup, args, needle):
     elif setup == "missing":
         extra = ["--results", str(tmp_path / "nowhere")]
     result = invoke(capsys, "report", *extra, *args, "--no-figures", "--output-dir", str(tmp_path / "o"))
-    assert_invoke_error(result, 2, needle)
+    assert_error(result, 2, needle)

@@ -17,9 +17,9 @@ def wrap(text: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def batch(shared_dir):
+def batch(data_dir):
     """72 completions (one step of the paper) from MATH solutions in think/answer tags, half wrong."""
-    rows = [json.loads(line) for line in (shared_dir / "data/bench/math500.jsonl").open()][:72]
+    rows = [json.loads(line) for line in (data_dir / "bench/math500.jsonl").open()][:72]
     completions, golds = [], []
     for i, row in enumerate(rows):
         answer = row["answer"] if i % 2 == 0 else f"{row['answer']}+1"
@@ -96,3 +96,27 @@ def test_dotted_path_and_unknown_names():
         build_reward("nosuchreward", {})
     with pytest.raises(BadInputError):
         build_reward("tests.rewards_for_tests.missing", {})
+
+
+def test_every_reward_gives_the_same_value_off_the_main_thread():
+    """math-verify cannot install its alarm off the main thread; a reward must not flip sign there."""
+    import threading
+
+    completions = [
+        wrap("<think>\nhalf\n</think>\n<answer>\\boxed{\\frac{1}{2}}</answer>"),
+        wrap("<think>\nguess\n</think>\n<answer>\\boxed{3}</answer>"),
+    ]
+    solution = ["$\\frac{1}{2}$", "$\\frac{1}{2}$"]
+    for name in REWARDS:
+        reward = build_reward(name, {"cosine_max_len": 100})
+        on_main = reward(completions, solution=solution, completion_ids=[[0] * 10, [0] * 10])
+        seen: dict = {}
+
+        def call(r=reward, into=seen) -> None:
+            into["v"] = r(completions, solution=solution, completion_ids=[[0] * 10, [0] * 10])
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        thread.join()
+        assert seen["v"] == on_main, name
+    assert build_reward("accuracy", {})(completions, solution=solution) == [1.0, 0.0]

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from tests.cli_helpers import assert_invoke_error, invoke
+from tests.cli_helpers import assert_error, invoke
 
 SYSTEM_PROMPT = (
     "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
@@ -237,24 +237,24 @@ def test_slurm_writes_an_sbatch_script_and_the_config(capsys, tmp_path):
         (["--exp", "3", "--layout", "server", "--gpus", "1"], ["at least 2 GPUs"]),
         (["--exp", "3", "--nodes", "2", "--gpus", "4"], ["--main-process-ip"]),
         (["--exp", "3", "--layout", "weird"], ["weird"]),
-        (["--resume", "/nonexistent/checkpoint-5"], ["not a checkpoint folder"]),
+        (["--recipe", "smoke", "--resume", "/nonexistent/checkpoint-5"], ["not a checkpoint folder"]),
     ],
 )
 def test_bad_train_input_is_one_line_exit_2(capsys, args, needles):
-    assert_invoke_error(invoke(capsys, "train", *args, "--dry-run"), 2, *needles)
+    assert_error(invoke(capsys, "train", *args, "--dry-run"), 2, *needles)
 
 
 def test_malformed_user_yaml(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rate: [1e-6\nbeta: 0.04\n")
-    assert_invoke_error(invoke(capsys, "train", "--config", str(bad), "--dry-run"), 2, "not valid YAML", "line")
+    assert_error(invoke(capsys, "train", "--config", str(bad), "--dry-run"), 2, "not valid YAML", "line")
     listy = tmp_path / "list.yaml"
     listy.write_text("- a\n- b\n")
-    assert_invoke_error(invoke(capsys, "train", "--config", str(listy), "--dry-run"), 2, "YAML mapping")
+    assert_error(invoke(capsys, "train", "--config", str(listy), "--dry-run"), 2, "YAML mapping")
 
 
 def test_more_gpus_than_found_is_refused_outside_planning(capsys, tmp_path):
-    line = assert_invoke_error(
+    line = assert_error(
         invoke(capsys, "train", "--exp", "3", "--gpus", "64", "--output-dir", str(tmp_path)), 2, "--gpus 64"
     )
     assert "visible" in line
@@ -284,7 +284,7 @@ def test_bad_datasets_are_caught_before_training(capsys, tmp_path, dataset, cont
         "--output-dir",
         str(tmp_path / "o"),
     ]
-    assert_invoke_error(invoke(capsys, *args), 2, needle)
+    assert_error(invoke(capsys, *args), 2, needle)
     assert not (tmp_path / "o").exists()
 
 

@@ -1,4 +1,4 @@
-"""A real GRPO run on CPU (TRL, tiny model, ../shared data), killed after its first checkpoint and resumed."""
+"""A real GRPO run on CPU (TRL, tiny model, fixture data), killed after its first checkpoint and resumed."""
 
 from __future__ import annotations
 
@@ -11,32 +11,21 @@ import time
 
 import pytest
 
-from tests.cli_helpers import REPO, run_openrs
+from tests.cli_helpers import REPO, run_openrs, smoke_train_args
 
 
 @pytest.fixture(scope="module")
-def train_args(tiny_model, shared_dir):
-    return [
-        "train",
-        "--recipe",
-        "smoke",
-        "--gpus",
-        "0",
-        "--model",
-        str(tiny_model),
-        "--dataset",
-        str(shared_dir / "data/train/deepscaler_sub1209.jsonl"),
-        "--set",
+def train_args(tiny_model, data_dir):
+    return smoke_train_args(
+        tiny_model,
+        None,
         "max_completion_length=256",
-        "--set",
         "max_steps=6",
-        "--set",
         "save_steps=2",
-        "--set",
         "reward_funcs=[tests.rewards_for_tests.vowel_share, format]",
-        "--set",
         "reward_weights=[1.0, 1.0]",
-    ]
+        dataset=data_dir / "train/deepscaler_sub1209.jsonl",
+    )
 
 
 def history(run_dir, step):

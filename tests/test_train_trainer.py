@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli_helpers import run_openrs
+from tests.cli_helpers import run_openrs, smoke_train_args
 
 
 def _trainer(tiny_model, tmp_path, logprobs_temperature):
@@ -76,30 +76,10 @@ def test_generation_keeps_the_sampling_temperature(tiny_model, tmp_path):
     assert trainer.temperature == 0.7 and trainer.logprobs_temperature == 1.0
 
 
-def _smoke_args(tiny_model, out, *extra):
-    return [
-        "train",
-        "--recipe",
-        "smoke",
-        "--gpus",
-        "0",
-        "--model",
-        str(tiny_model),
-        "--output-dir",
-        str(out),
-        "--set",
-        "max_completion_length=16",
-        "--set",
-        "max_steps=6",
-        "--set",
-        "save_steps=2",
-        *extra,
-    ]
-
-
 def test_stop_at_step_saves_and_ends_on_the_full_schedule_and_resume_respects_it(tiny_model, tmp_path):
     out = tmp_path / "run"
-    args = _smoke_args(tiny_model, out, "--set", "stop_at_step=3", "--set", "learning_rate=1e-3")
+    sets = ["max_completion_length=16", "max_steps=6", "save_steps=2", "stop_at_step=3", "learning_rate=1e-3"]
+    args = smoke_train_args(tiny_model, out, *sets)
     result = run_openrs(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
@@ -112,3 +92,15 @@ def test_stop_at_step_saves_and_ends_on_the_full_schedule_and_resume_respects_it
     assert again.returncode == 0, again.stderr[-3000:]
     assert "at stop_at_step 3" in again.stderr
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+
+
+def test_lora_through_trls_model_config_trains_an_adapter_on_cpu(tiny_model, tmp_path):
+    out = tmp_path / "lora"
+    sets = ["max_completion_length=16", "max_steps=2", "save_steps=2", "learning_rate=1e-3", "use_peft=true"]
+    sets += ["lora_r=4", "lora_alpha=8", "lora_target_modules=[q_proj, v_proj]"]
+    result = run_openrs(*smoke_train_args(tiny_model, out, *sets))
+    assert result.returncode == 0, result.stderr[-3000:]
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"q_proj", "v_proj"}
+    assert (out / "adapter_model.safetensors").stat().st_size > 0
+    assert not (out / "model.safetensors").exists()  # an adapter, not a full copy of the model

@@ -13,7 +13,7 @@ import typer
 
 from openrs_cli import __version__
 from openrs_cli.cli import data, demo, doctor, evaluate, push, report, train
-from openrs_cli.errors import OpenrsError
+from openrs_cli.errors import OpenrsError, interrupt_hint
 
 app = typer.Typer(
     name="openrs",
@@ -77,10 +77,20 @@ def main(argv: list[str] | None = None) -> None:
         message = " ".join(exc.format_message().split())
         _fail(f"{message} (see '{where} --help')", getattr(exc, "exit_code", 2))
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("openrs: interrupted", err=True)
+        typer.echo(f"openrs: interrupted: {interrupt_hint()}", err=True)
         raise SystemExit(130) from None
-    except Exception as exc:  # an unexpected failure: one line unless debugging
+    except Exception as exc:  # an unexpected failure: one line, naming what it was doing, unless debugging
         if _debug():
             raise
-        _fail(f"{type(exc).__name__}: {' '.join(str(exc).split())} (set OPENRS_DEBUG=1 for the traceback)", 1)
+        from openrs_cli.secrets import redact
+
+        doing = " ".join(redact(list(sys.argv[1:] if argv is None else argv)))[:200]
+        detail = " ".join(str(exc).split())[:300]
+        _fail(
+            f"unexpected {type(exc).__name__}: {detail} while running 'openrs {doing}' "
+            "(set OPENRS_DEBUG=1 for the traceback)",
+            1,
+        )
+    if code == 130:  # Typer turns Ctrl-C into a plain 130: say what was saved and how to resume
+        typer.echo(f"openrs: interrupted: {interrupt_hint()}", err=True)
     sys.exit(code if isinstance(code, int) else 0)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from openrs_cli.cli.options import JsonOpt, SeedOpt
+from openrs_cli.eval.backends.base import BACKENDS
+
+Backend = StrEnum("Backend", {name: name for name in BACKENDS})
 
 app = typer.Typer(
     help="Build and filter GRPO training sets (open-s1, open-rs, open-deepscaler).",
@@ -21,8 +25,12 @@ app = typer.Typer(
 def prepare(
     output: Annotated[Path, typer.Option("--output", help="Folder for train/test parquet, recipe and card.")],
     recipe: Annotated[str, typer.Option("--recipe", help="open-rs, open-s1, open-deepscaler or custom.")] = "custom",
-    source: Annotated[list[str] | None, typer.Option("--source", help="NAME=PATH_OR_HUB_ID, repeatable.")] = None,
-    mix: Annotated[list[str] | None, typer.Option("--mix", help="SOURCE[:LEVEL]=COUNT|all (custom mixes).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="NAME=PATH_OR_HUB_ID, repeatable.", metavar="NAME=PATH")
+    ] = None,
+    mix: Annotated[
+        list[str] | None, typer.Option("--mix", help="SOURCE[:LEVEL]=COUNT|all (custom mixes).", metavar="SOURCE=N")
+    ] = None,
     scale: Annotated[float, typer.Option("--scale", help="Multiply the recipe's counts (e.g. 0.01).")] = 1.0,
     seed: SeedOpt = 42,
     test_size: Annotated[int, typer.Option("--test-size", help="Rows held out as a test split.")] = 0,
@@ -40,7 +48,8 @@ def prepare(
         bool, typer.Option("--decontaminate/--no-decontaminate", help="Drop benchmark overlaps.")
     ] = True,
     level: Annotated[
-        list[str] | None, typer.Option("--level", help="SOURCE=easy|hard for a source without levels.")
+        list[str] | None,
+        typer.Option("--level", help="SOURCE=easy|hard for a source without levels.", metavar="SOURCE=LEVEL"),
     ] = None,
     hard_difficulty: Annotated[float, typer.Option("--hard-difficulty", help="difficulty >= this is Hard.")] = 4.0,
     push_to_hub: Annotated[
@@ -58,10 +67,22 @@ def prepare(
     for item in level or []:
         name, _, value = item.partition("=")
         if value.lower() not in ("easy", "hard") or not name:
-            raise BadInputError(f"--level expects SOURCE=easy|hard, got '{item}'")
+            raise BadInputError(f"--level expects SOURCE=easy|hard, got '{item}'", "e.g. --level s1=hard")
         levels[name] = value.capitalize()
     if bench_dir is not None and not bench_dir.is_dir():
-        raise BadInputError(f"--bench-dir {bench_dir} is not a folder")
+        raise BadInputError(f"--bench-dir {bench_dir} is not a folder", "point it at benchmark files")
+    from openrs_cli.checks import at_least, within
+
+    at_least("--scale", scale, 1e-9)
+    at_least("--test-size", test_size, 0)
+    at_least("--max-chars", max_chars, 1)
+    at_least("--ngram", ngram, 1)
+    within("--min-overlap", min_overlap, 0, 1)
+    at_least("--seed", seed, 0)
+    if max_tokens is not None:
+        at_least("--max-tokens", max_tokens, 1)
+        if tokenizer is None:
+            raise BadInputError("--max-tokens needs --tokenizer", "give the tokenizer that counts the tokens")
     opts = PrepareOptions(
         recipe=recipe,
         sources=parse_sources(source or []),
@@ -92,7 +113,7 @@ def prepare(
         api.create_repo(push_to_hub, repo_type="dataset", exist_ok=True)
         api.upload_folder(repo_id=push_to_hub, repo_type="dataset", folder_path=str(output))
     if json_out:
-        from openrs_cli.dataprep.card import count_rows
+        from openrs_cli.dataprep.dataset_card import count_rows
 
         typer.echo(
             json.dumps(
@@ -116,7 +137,7 @@ def _summary(opts, report) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from openrs_cli.dataprep.card import count_rows
+    from openrs_cli.dataprep.dataset_card import count_rows
 
     table = Table(title=f"openrs data prepare: {opts.output}")
     for col in ["source", "rows in", *report.removed.keys(), "rows out"]:
@@ -133,7 +154,9 @@ def filter_command(
     dataset: Annotated[Path, typer.Option("--dataset", help="An 'openrs data prepare' output folder.")],
     model: Annotated[str, typer.Option("--model", help="Model whose pass rate is measured.")],
     samples: Annotated[int, typer.Option("--samples", help="Samples per problem.")] = 4,
-    backend: Annotated[str, typer.Option("--backend", help="auto, vllm, endpoint or transformers.")] = "auto",
+    backend: Annotated[
+        Backend, typer.Option("--backend", help="auto: endpoint with --base-url, vllm with GPUs, else transformers.")
+    ] = Backend.auto,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server.")] = None,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Per answer.")] = 4096,
     temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.6,
@@ -147,14 +170,21 @@ def filter_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Score each problem with a model (eval backends and scoring) and write a pass_rate column."""
+    from openrs_cli.checks import at_least
     from openrs_cli.dataprep.difficulty import FilterOptions, parse_range, run_filter
     from openrs_cli.hardware import detect_gpus
 
+    at_least("--samples", samples, 1)
+    at_least("--max-new-tokens", max_new_tokens, 1)
+    at_least("--temperature", temperature, 0)
+    at_least("--seed", seed, 0)
+    if limit is not None:
+        at_least("--limit", limit, 1)
     opts = FilterOptions(
         dataset=dataset,
         model=model,
         samples=samples,
-        backend=backend,
+        backend=backend.value,
         base_url=base_url,
         gpu_ids=[g.physical_index for g in detect_gpus()[0]],
         temperature=temperature,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 
 from openrs_cli.cli.options import JsonOpt
 
 
-def doctor(json_out: JsonOpt = False) -> None:
-    """Show GPUs, CPU and memory, the stack's versions, optional GPU packages and Hub access."""
+def doctor(
+    json_out: JsonOpt = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip the check that the Hub answers.")] = False,
+) -> None:
+    """Show GPUs, CPU and memory, the stack's versions, optional GPU packages, Hub access, runnable layouts."""
     from openrs_cli.doctor import collect
 
-    facts = collect()
+    facts = collect(offline=offline)
     if json_out:
         typer.echo(json.dumps(facts, indent=2))
         return
@@ -46,4 +50,8 @@ def _print_table(facts: dict) -> None:
     table.add_row("HF token", token)
     table.add_row("HF cache", f"{hub['cache_dir']} ({hub['cache_free_gib']} GiB free)")
     table.add_row("offline", f"hub={hub['offline']} datasets={hub['datasets_offline']}")
+    reach = {None: "not checked (--offline)", True: "[green]reachable[/]", False: "[yellow]unreachable[/]"}
+    table.add_row("Hub", f"{hub['endpoint']}: {reach[hub['reachable']]}")
+    for layout, verdict in facts["layouts"].items():
+        table.add_row(f"layout {layout}", verdict)
     Console().print(table)

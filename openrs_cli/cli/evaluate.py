@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
+from openrs_cli.eval.backends.base import BACKENDS
+from openrs_cli.eval.plan import PROTOCOLS
+
+# Choices come from the lists the eval stage owns.
+Backend = StrEnum("Backend", {name: name for name in BACKENDS})
+Protocol = StrEnum("Protocol", {name: name for name in PROTOCOLS})
 
 
 def eval_command(
     model: Annotated[str, typer.Option("--model", help="Hub id, local model folder, or training output folder.")],
     tasks: Annotated[str, typer.Option("--tasks", help="all (the paper's five) or names: aime24,math_500,...")] = "all",
-    backend: Annotated[str, typer.Option("--backend", help="auto, vllm, endpoint or transformers.")] = "auto",
+    backend: Annotated[
+        Backend, typer.Option("--backend", help="auto: endpoint with --base-url, vllm with GPUs, else transformers.")
+    ] = Backend.auto,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server (endpoint).")] = None,
     served_model_name: Annotated[
         str | None, typer.Option("--served-model-name", help="Model name the endpoint expects.")
@@ -22,8 +31,8 @@ def eval_command(
     gpus: GpusOpt = "auto",
     tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", help="GPUs per vLLM replica.")] = 1,
     protocol: Annotated[
-        str, typer.Option("--protocol", help="paper (1 sample) or robust (16 on AIME/AMC, 4 elsewhere).")
-    ] = "paper",
+        Protocol, typer.Option("--protocol", help="paper (1 sample) or robust (16 on AIME/AMC, 4 elsewhere).")
+    ] = Protocol.paper,
     samples: Annotated[
         int | None, typer.Option("--samples", help="Samples per problem (overrides the protocol).")
     ] = None,
@@ -40,24 +49,41 @@ def eval_command(
         str | None, typer.Option("--checkpoints", help="all or 50,100: the checkpoint-N folders of --model.")
     ] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Hub revision of the model.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight (endpoint).")] = 64,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight (endpoint backend).")] = 64,
+    request_timeout: Annotated[
+        float, typer.Option("--request-timeout", help="Seconds to wait for one answer before retrying it.")
+    ] = 3600.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries per request (backoff from 1 s).")] = 4,
+    max_num_seqs: Annotated[
+        int, typer.Option("--max-num-seqs", help="Sequences each vLLM engine batches; requests in flight follow.")
+    ] = 256,
+    system_prompt: Annotated[
+        str | None, typer.Option("--system-prompt", help="A system message before the prompt (paper: none).")
+    ] = None,
+    prompt_template: Annotated[
+        Path | None,
+        typer.Option("--prompt-template", help="A text file holding {question}, instead of the paper's prompt."),
+    ] = None,
+    max_model_len: Annotated[
+        int | None, typer.Option("--max-model-len", help="vLLM context length (default: max new tokens + 2048).")
+    ] = None,
     scoring_workers: Annotated[int, typer.Option("--scoring-workers", help="Scoring processes (0: all cores).")] = 0,
     port: Annotated[int, typer.Option("--port", help="Port for the vLLM server openrs starts.")] = 8011,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model (or a training run's checkpoints) on the paper's maths benchmarks."""
-    from openrs_cli.eval.plan import EvalOptions, make_plan
+    from openrs_cli.eval.plan import EvalOptions, plan_eval
 
     opts = EvalOptions(
         model=model,
         tasks=tasks,
-        backend=backend,
+        backend=backend.value,
         base_url=base_url,
         served_model_name=served_model_name,
         gpus=gpus,
         tensor_parallel=tensor_parallel,
-        protocol=protocol,
+        protocol=protocol.value,
         samples=samples,
         limit=limit,
         seed=seed,
@@ -71,26 +97,35 @@ def eval_command(
         concurrency=concurrency,
         scoring_workers=scoring_workers,
         port=port,
+        request_timeout=request_timeout,
+        retries=retries,
+        max_num_seqs=max_num_seqs,
+        max_model_len=max_model_len,
+        system_prompt=system_prompt,
+        prompt_template=prompt_template,
         planning_only=dry_run,
     )
-    plan = make_plan(opts)
+    plan = plan_eval(opts)
     if dry_run:
         if json_out:
             typer.echo(json.dumps(plan.to_json(), indent=2))
         else:
             _print_plan(plan)
         return
+    from openrs_cli.errors import on_interrupt
     from openrs_cli.eval.runner import run
 
+    folders = ", ".join(str(m.out_dir) for m in plan.models[:2]) + (" ..." if len(plan.models) > 2 else "")
+    on_interrupt(f"every answer so far is cached in {folders}: run the same command again to resume")
     say = (lambda m: typer.echo(f"openrs: {m}", err=True)) if json_out else (lambda m: typer.echo(m))
-    summaries = run(plan, opts, say)
+    summaries = run(plan, say)
     if json_out:
         typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
 
 
 def _print_plan(plan) -> None:
     data = plan.to_json()
-    typer.echo(f"backend:  {data['backend']} ({data['gpus']} GPU(s))")
+    typer.echo(f"backend:  {data['backend']} ({data['gpus']} GPU(s), {data['in_flight']} request(s) in flight)")
     if data["server_command"]:
         typer.echo(f"server:   {' '.join(data['server_command'])}")
     for model in data["models"]:

@@ -5,7 +5,6 @@ The default value stays in each command's signature, e.g. `json_out: JsonOpt = F
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +15,4 @@ GpusOpt = Annotated[
     str,
     typer.Option("--gpus", help="Number of GPUs to use, or 'auto' for every visible GPU."),
 ]
-ModelOpt = Annotated[str, typer.Option("--model", help="Hub model id or local model folder.")]
-OutputDirOpt = Annotated[Path, typer.Option("--output-dir", help="Where results are written.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]

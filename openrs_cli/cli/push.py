@@ -11,7 +11,9 @@ import typer
 
 from openrs_cli.cli.options import DryRunOpt, JsonOpt
 
-_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# the Hub's own rule: letters, digits, '-', '_', '.'; no '--' or '..'; no leading/trailing '-' or '.'; <= 96 chars
+_NAME = r"[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
+_REPO = re.compile(rf"^(?!.*(?:--|\.\.)){_NAME}/{_NAME}\Z")
 
 
 def push(
@@ -21,7 +23,8 @@ def push(
         str | None, typer.Option("--checkpoints", help="all or 50,100: each checkpoint to its own branch.")
     ] = None,
     results: Annotated[
-        list[Path] | None, typer.Option("--results", help="Eval outputs for the card (default: found in the folder).")
+        list[Path] | None,
+        typer.Option("--results", help="Eval outputs for the card (default: found in the folder).", metavar="DIR"),
     ] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
     revision: Annotated[str, typer.Option("--revision", help="Branch for the final model.")] = "main",
@@ -31,7 +34,7 @@ def push(
     """Upload a model or chosen checkpoints to the Hugging Face Hub, with a model card holding its results."""
     from openrs_cli.checkpoints import pick_checkpoints
     from openrs_cli.errors import BadInputError
-    from openrs_cli.push.card import build_card, load_training_config
+    from openrs_cli.push.model_card import build_card, load_training_config
     from openrs_cli.push.upload import Upload, files_to_upload, token_or_fail
     from openrs_cli.push.upload import push as do_push
     from openrs_cli.report.collect import group_runs, scan

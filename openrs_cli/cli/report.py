@@ -8,20 +8,19 @@ from typing import Annotated
 
 import typer
 
+from openrs_cli.report.table import FORMATS
 
-class Format(StrEnum):
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-    latex = "latex"
+Format = StrEnum("Format", {name: name for name in FORMATS})
 
 
 def report(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="More results folders (same as --results).", show_default=False)
+        list[Path] | None,
+        typer.Argument(help="More results folders (same as --results).", show_default=False, hidden=True),
     ] = None,
     results: Annotated[
-        list[Path] | None, typer.Option("--results", help="Folders (or files) of lighteval results / openrs summaries.")
+        list[Path] | None,
+        typer.Option("--results", help="Folders (or files) of lighteval results / openrs summaries.", metavar="DIR"),
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="What is printed to stdout.")] = Format.markdown,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where tables and figures are written.")] = Path(
@@ -34,18 +33,35 @@ def report(
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw the figures.")] = True,
     costs: Annotated[bool, typer.Option("--costs", help="Add a cost column (needs the two options below).")] = False,
     gpu_hours: Annotated[
-        list[str] | None, typer.Option("--gpu-hours", help="NAME=HOURS for a row, repeatable.")
+        list[str] | None, typer.Option("--gpu-hours", help="NAME=HOURS for a row, repeatable.", metavar="NAME=HOURS")
     ] = None,
     price: Annotated[float | None, typer.Option("--price-per-gpu-hour", help="Price of one GPU-hour.")] = None,
+    names: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="PATH=LABEL: name the measured row read from PATH.", metavar="PATH=LABEL"),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON (= --format json).")] = False,
 ) -> None:
-    """Regenerate the paper's summary table and figures, adding measured rows from result files."""
-    from openrs_cli.report.build import apply_costs, collect_rows, parse_gpu_hours, write_outputs
+    """Regenerate the paper's summary table and figures, adding measured rows from result files.
+
+    Results folders may also be given as plain arguments: openrs report outputs/eval logs/evals
+    """
+    from openrs_cli.report.build import (
+        apply_costs,
+        apply_names,
+        collect_rows,
+        parse_gpu_hours,
+        parse_names,
+        write_outputs,
+    )
     from openrs_cli.report.table import render
 
     warn = lambda message: typer.echo(f"openrs: warning: {message}", err=True)  # noqa: E731
+    labels = parse_names(list(names or []))
     rows, footnote = collect_rows([*(results or []), *(paths or [])], quoted, warn)
+    apply_names(rows, labels)
     if costs:
         apply_costs(rows, parse_gpu_hours(list(gpu_hours or [])), price)
     written = write_outputs(rows, footnote, output_dir, costs, figures, train_dir)
-    typer.echo(render(fmt.value, rows, footnote, costs), nl=False)
+    typer.echo(render("json" if json_out else fmt.value, rows, footnote, costs), nl=False)
     typer.echo(f"openrs: wrote {len(written)} files to {output_dir}", err=True)

@@ -42,7 +42,8 @@ def train(
         str | None, typer.Option("--report-to", help="none, wandb, tensorboard or trackio (as TRL).")
     ] = None,
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.")
+        list[str] | None,
+        typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.", metavar="KEY=VALUE"),
     ] = None,
     gpus: GpusOpt = "auto",
     layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
@@ -59,6 +60,9 @@ def train(
         float, typer.Option("--server-timeout", help="Seconds to wait for the vLLM server.")
     ] = 900.0,
     resume: Annotated[str, typer.Option("--resume", help="auto (last checkpoint), never, or a path.")] = "auto",
+    force_cpu: Annotated[
+        bool, typer.Option("--force-cpu", help="Run a GPU recipe on the CPU anyway (days; normally refused).")
+    ] = False,
     slurm: Annotated[Path | None, typer.Option("--slurm", help="Write an sbatch script here; run nothing.")] = None,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
@@ -79,7 +83,7 @@ def train(
         return
     if sources and show is None:
         raise typer.BadParameter("--sources goes with --show NAME", param_hint="--sources")
-    from openrs_cli.train.run import TrainOptions
+    from openrs_cli.train.plan import TrainOptions, plan_training
 
     opts = TrainOptions(
         exp=exp,
@@ -101,14 +105,59 @@ def train(
         main_process_port=main_process_port,
         vllm_port=vllm_port,
         resume=resume,
+        force_cpu=force_cpu,
         planning_only=dry_run or slurm is not None or sources,
     )
     if sources:
         opts.recipe = show
-        from openrs_cli.train.launch import show_sources
-
-        show_sources(opts, json_out=json_out)
+        _print_sources(plan_training(opts), show, json_out)
         return
-    from openrs_cli.train.launch import launch
+    plan = plan_training(opts)
+    if dry_run:
+        typer.echo(json.dumps(plan.to_json(), indent=2, default=str) if json_out else describe_plan(plan))
+        return
+    from openrs_cli.train.runner import run_training, write_slurm
 
-    launch(opts, dry_run=dry_run, json_out=json_out, slurm=slurm, server_timeout=server_timeout)
+    if slurm is not None:
+        script, config_path = write_slurm(plan, slurm)
+        typer.echo(f"wrote {script} (config: {config_path}); submit it with: sbatch {script}")
+        return
+    from openrs_cli.errors import on_interrupt
+
+    on_interrupt(f"checkpoints in {plan.config['output_dir']} are kept: run the same command to resume from the last")
+    from openrs_cli.checks import at_least
+
+    at_least("--server-timeout", server_timeout, 1)
+    run_training(plan, server_timeout, say=lambda m: typer.echo(f"openrs: {m}", err=True))
+
+
+def describe_plan(plan) -> str:
+    """The dry run's text: layout, batch, inputs, every process's command, notes."""
+    import shlex
+
+    from openrs_cli.train.batch import describe
+
+    lines = [
+        f"layout:     {plan.layout} ({plan.training_processes} training process(es), "
+        f"vLLM GPUs: {plan.vllm_gpus or '-'})",
+        f"batch:      {describe(plan.batch, int(plan.config['num_generations']))} "
+        f"(completions_per_step {plan.completions_per_step}, prompts_per_step {plan.prompts_per_step})",
+        f"recipe:     {plan.config.get('recipe')}  model: {plan.config['model_name_or_path']}",
+        f"dataset:    {plan.config['dataset_name']}",
+        f"rewards:    {', '.join(plan.config['reward_funcs'])} weights {plan.config.get('reward_weights')}",
+        f"output:     {plan.config['output_dir']}",
+        f"config:     {plan.config_path}",
+    ]
+    for proc in plan.processes:
+        env = " ".join(f"{k}={v}" for k, v in proc.env.items())
+        lines.append(f"{proc.role + ':':11s} {env + ' ' if env else ''}{shlex.join(proc.argv)}")
+    lines += [f"note:       {note}" for note in plan.notes]
+    return "\n".join(lines)
+
+
+def _print_sources(plan, recipe: str, json_out: bool) -> None:
+    from openrs_cli.train import recipes
+    from openrs_cli.train.provenance import format_sources, key_sources
+
+    rows = key_sources(plan.config, plan.origins, str(plan.config.get("recipe")), recipes.recipe_text(recipe))
+    typer.echo(json.dumps(rows, indent=2, default=str) if json_out else format_sources(rows))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openrs_cli.dataprep.filters import Row, normalised
+from openrs_cli.dataprep.filters import ProblemRow, normalised
 from openrs_cli.eval.tasks import PAPER_TASKS, TASKS, load_problems
 
 
@@ -44,7 +44,7 @@ def benchmark_index(bench_dir: Path | None, n: int, tasks: tuple[str, ...] = PAP
     return index
 
 
-def contaminated(row: Row, index: BenchIndex, min_overlap: float = 0.5) -> list[str]:
+def contaminated(row: ProblemRow, index: BenchIndex, min_overlap: float = 0.5) -> list[str]:
     """The benchmarks holding a problem this row overlaps; empty when clean."""
     grams = ngrams(row["problem"], index.n)
     shared: dict[int, int] = {}

@@ -12,11 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.backends.base import GenRequest, GenResult, Sampling
-from openrs_cli.eval.backends.factory import choose_backend, make_backend
-from openrs_cli.eval.cache import AnswerCache, request_key, sample_seed
-from openrs_cli.eval.prompts import messages_for
-from openrs_cli.eval.scoring import ParallelScorer
+from openrs_cli.eval.stage import (
+    AnswerCache,
+    BackendSettings,
+    Job,
+    Sampling,
+    choose_backend,
+    generate_and_score,
+    make_backend,
+    request_key,
+    sample_seed,
+)
+
+# A port apart from eval's (8011), so a filter and an eval can each start a vLLM server on one machine.
+FILTER_PORT = 8012
 
 
 @dataclass
@@ -68,46 +77,28 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     out = opts.output or (opts.dataset if opts.dataset.is_dir() else opts.dataset.parent)
     cache = AnswerCache(out / "filter_cache.jsonl")
     sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
-    keys: dict[str, int] = {}
-    missing = []
+    jobs = []
     for i, row in enumerate(rows):
         for s in range(opts.samples):
             key = request_key(model=opts.model, problem=row["problem"], sample=s, seed=opts.seed, **vars(sampling))
-            keys[key] = i
-            if cache.get(key) is None:
-                missing.append(
-                    GenRequest(key, "filter", i, s, tuple(messages_for(row["problem"])), sample_seed(opts.seed, key))
-                )
-    say(f"{len(rows)} problems x {opts.samples} samples: {len(keys) - len(missing)} cached, {len(missing)} to generate")
+            seed = sample_seed(opts.seed, "filter", row["problem"], s)
+            jobs.append(Job(key, "filter", i, s, row["problem"], (f"${row['answer']}$",), "latex", seed))
+    cached = sum(cache.get(job.key) is not None for job in jobs)
+    say(f"{len(rows)} problems x {opts.samples} samples: {cached} cached, {len(jobs) - cached} to generate")
 
-    def on_result(request: GenRequest, result: GenResult) -> None:
-        if result.finish_reason != "error":
-            cache.put(
-                {
-                    "key": request.key,
-                    "index": request.index,
-                    "sample": request.sample,
-                    "text": result.text,
-                    "finish_reason": result.finish_reason,
-                }
-            )
-
-    if missing:
-        kind = choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids))
-        backend = make_backend(
-            kind, opts.model, sampling, out, base_url=opts.base_url, gpu_ids=opts.gpu_ids, port=8012, seed=opts.seed
+    def start_backend():
+        settings = BackendSettings(
+            choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids)),
+            opts.gpu_ids,
+            base_url=opts.base_url,
+            port=FILTER_PORT,
         )
-        try:
-            backend.generate(missing, sampling, on_result)
-        finally:
-            backend.close()
-    scorer = ParallelScorer(1)
-    order = [k for k in keys if cache.get(k) is not None]
-    for key in order:
-        scorer.submit(cache.get(key)["text"], [f"${rows[keys[key]]['answer']}$"], "latex")
+        return make_backend(settings, opts.model, sampling, out, seed=opts.seed)
+
+    stage = generate_and_score(jobs, cache, start_backend, sampling, workers=1)
     correct: dict[int, list[float]] = {}
-    for key, score in zip(order, scorer.results(), strict=True):
-        correct.setdefault(keys[key], []).append(score.correct)
+    for answer in stage.answers.values():
+        correct.setdefault(answer.job.index, []).append(answer.score.correct)
     for i, row in enumerate(rows):
         scores = correct.get(i, [])
         row["pass_rate"] = sum(scores) / len(scores) if scores else None

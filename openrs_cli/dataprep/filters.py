@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-Row = dict[str, Any]
+ProblemRow = dict[str, Any]  # one training problem: problem, solution, answer, source, level, ...
+Removed = list[tuple[ProblemRow, str]]  # each dropped row with the reason
 _MULTIPART = [
     (re.compile(r"\(a\)"), re.compile(r"\(b\)")),
     (re.compile(r"\(i\)"), re.compile(r"\(ii\)")),
@@ -44,7 +45,9 @@ def answer_parses(answer: str | None) -> bool:
         return False
 
 
-def split(rows: list[Row], drop: Callable[[Row], str | None]) -> tuple[list[Row], list[tuple[Row, str]]]:
+def split(
+    rows: list[ProblemRow], drop: Callable[[ProblemRow], str | None]
+) -> tuple[list[ProblemRow], list[tuple[ProblemRow, str]]]:
     kept, removed = [], []
     for row in rows:
         reason = drop(row)
@@ -55,8 +58,8 @@ def split(rows: list[Row], drop: Callable[[Row], str | None]) -> tuple[list[Row]
     return kept, removed
 
 
-def length_filter(max_chars: int, tokenizer=None, max_tokens: int | None = None) -> Callable[[Row], str | None]:
-    def drop(row: Row) -> str | None:
+def length_filter(max_chars: int, tokenizer=None, max_tokens: int | None = None) -> Callable[[ProblemRow], str | None]:
+    def drop(row: ProblemRow) -> str | None:
         text = row["problem"]
         if not text.strip():
             return "empty problem"
@@ -69,7 +72,9 @@ def length_filter(max_chars: int, tokenizer=None, max_tokens: int | None = None)
     return drop
 
 
-def dedup(rows: list[Row]) -> tuple[list[Row], list[tuple[Row, str]], list[tuple[Row, str]]]:
+def dedup(
+    rows: list[ProblemRow],
+) -> tuple[list[ProblemRow], list[tuple[ProblemRow, str]], list[tuple[ProblemRow, str]]]:
     """(kept, exact duplicates, near duplicates); the first occurrence is kept."""
     seen_exact: set[str] = set()
     seen_near: dict[str, str] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from openrs_cli.dataprep.filters import Row
+from openrs_cli.dataprep.filters import ProblemRow
 from openrs_cli.errors import BadInputError
 
 
@@ -41,13 +41,17 @@ def parse_mix(items: list[str]) -> list[Part]:
             )
         try:
             n = None if count == "all" else int(count)
+            if n is not None and n < 0:
+                raise ValueError
         except ValueError:
-            raise BadInputError(f"--mix count must be a number or all, got '{count}'") from None
+            raise BadInputError(
+                f"--mix count must be a whole number >= 0 or all, got '{count}'", "e.g. --mix s1=100"
+            ) from None
         parts.append(Part(source, level.capitalize() if level else None, n))
     return parts
 
 
-def assign_levels(rows: list[Row], fixed: dict[str, str], easy_pass_rate: float, hard_difficulty: float) -> None:
+def assign_levels(rows: list[ProblemRow], fixed: dict[str, str], easy_pass_rate: float, hard_difficulty: float) -> None:
     """Fill `level` where it is unknown: --level SOURCE=..., else pass_rate, else difficulty."""
     for row in rows:
         if row["source"] in fixed:
@@ -58,9 +62,9 @@ def assign_levels(rows: list[Row], fixed: dict[str, str], easy_pass_rate: float,
             row["level"] = "Hard" if row["difficulty"] >= hard_difficulty else "Easy"
 
 
-def take(rows: list[Row], parts: list[Part], scale: float, seed: int, sources: set[str]) -> list[Row]:
+def take(rows: list[ProblemRow], parts: list[Part], scale: float, seed: int, sources: set[str]) -> list[ProblemRow]:
     rng = random.Random(seed)
-    out: list[Row] = []
+    out: list[ProblemRow] = []
     used: set[int] = set()
     for part in parts:
         if part.source not in sources:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from openrs_cli.atomic import write_bytes_via, write_text
+from openrs_cli.atomic import replace_folder, write_bytes_via, write_text
 from openrs_cli.dataprep import filters as F
 from openrs_cli.dataprep.decontam import benchmark_index, contaminated
 from openrs_cli.dataprep.mix import RECIPES, Part, assign_levels, take
@@ -79,7 +79,7 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         ("multi-part", lambda r: "sub-parts" if F.is_multipart(r["problem"]) else None),
     ]
     for label, drop in steps:
-        rows, removed = F.split(list(track(rows, f"filter: {label}")), drop)
+        rows, removed = F.split(list(track(rows, f"filter: {label}", total=len(rows))), drop)
         for row, _ in removed:
             report.removed[label][row["source"]] += 1
     rows, exact, near = F.dedup(rows)
@@ -89,7 +89,7 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
     if opts.decontaminate:
         index = benchmark_index(opts.bench_dir, opts.ngram)
         kept = []
-        for row in track(rows, "decontaminating"):
+        for row in track(rows, "decontaminating", total=len(rows)):
             hits = contaminated(row, index, opts.min_overlap)
             if hits:
                 report.removed["contaminated"][row["source"]] += 1
@@ -123,10 +123,20 @@ def _parquet(rows: list[dict[str, Any]], path: Path) -> None:
     write_bytes_via(path, lambda tmp: pq.write_table(table, tmp))
 
 
+# what a prepared dataset folder holds (`data filter` adds its cache): a rerun replaces exactly these
+OUTPUT_FILES = {"train.parquet", "test.parquet", "openrs_data.yaml", "README.md", "filter_cache.jsonl"}
+
+
 def write_outputs(opts: PrepareOptions, train: list, test: list, report: Report) -> None:
-    _parquet(train, opts.output / "train.parquet")
+    """The whole set or nothing: written into a staging folder, then swapped in with one rename."""
+    with replace_folder(opts.output, OUTPUT_FILES) as staging:
+        _write_set(staging, opts, train, test, report)
+
+
+def _write_set(out: Path, opts: PrepareOptions, train: list, test: list, report: Report) -> None:
+    _parquet(train, out / "train.parquet")
     if test:
-        _parquet(test, opts.output / "test.parquet")
+        _parquet(test, out / "test.parquet")
     resolved = {
         "recipe": opts.recipe,
         "description": RECIPES[opts.recipe][0],
@@ -144,7 +154,7 @@ def write_outputs(opts: PrepareOptions, train: list, test: list, report: Report)
         "bench_dir": str(opts.bench_dir) if opts.bench_dir else "Hub",
         "levels": opts.levels,
     }
-    write_text(opts.output / "openrs_data.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    from openrs_cli.dataprep.card import dataset_card
+    write_text(out / "openrs_data.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    from openrs_cli.dataprep.dataset_card import dataset_card
 
-    write_text(opts.output / "README.md", dataset_card(opts, report))
+    write_text(out / "README.md", dataset_card(opts, report))

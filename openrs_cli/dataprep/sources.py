@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.rowfiles import SUFFIXES, read_rows
+from openrs_cli.locations import data_files, locate
+from openrs_cli.rowfiles import read_rows
 
 PROBLEM_FIELDS = ("problem", "question")
 LEVELS = {"easy": "Easy", "hard": "Hard", "medium": "Medium"}
@@ -56,15 +57,15 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
 
 
 def load_source(name: str, where: str) -> list[dict[str, Any]]:
-    path = Path(where).expanduser()
-    if path.is_file():
-        rows = _read_file(path)
-    elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
+    found = locate(where)
+    if found.kind in ("file", "builtin"):
+        rows = _read_file(found.path)
+    elif found.kind == "folder":
+        files = data_files(found.path)
         if not files:
-            raise BadInputError(f"source {name}: no .jsonl/.json/.parquet files in {path}")
+            raise BadInputError(f"source {name}: no .jsonl/.json/.parquet files in {found.path}")
         rows = [row for f in files for row in _read_file(f)]
-    elif where.count("/") == 1 and not where.startswith((".", "/", "~")) and not where.endswith(SUFFIXES):
+    elif found.kind == "hub":
         from datasets import load_dataset
 
         try:

@@ -1,7 +1,8 @@
 """Every generated answer, appended to a JSON-lines file as it arrives, so a killed eval loses nothing.
 
 A record is keyed by model, revision, task, problem, sample index and generation settings. A line
-cut short by a kill is ignored on load (and rewritten when that answer is generated again).
+that cannot be read (cut short by a kill or a full disk, even inside a multi-byte character, or not
+UTF-8 at all) is ignored on load, and that answer is generated again.
 """
 
 from __future__ import annotations
@@ -18,24 +19,19 @@ def request_key(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def sample_seed(base: int, key: str) -> int:
-    """One seed per sample, from the run's seed and the sample's key: results do not depend on batching."""
-    return (base * 1_000_003 + int(key[:8], 16)) % (2**31 - 1)
-
-
 class AnswerCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, Any]] = {}
         if path.is_file():
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
+            with open(path, "rb") as fh:
+                for raw in fh:
                     try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut short by a kill
-                    if isinstance(record, dict) and "key" in record:
+                        record = json.loads(raw.decode("utf-8"))
+                    except (UnicodeDecodeError, json.JSONDecodeError):
+                        continue  # unreadable: generated again
+                    if isinstance(record, dict) and isinstance(record.get("key"), str) and "text" in record:
                         self._records[record["key"]] = record
 
     def __len__(self) -> int:
@@ -52,8 +48,7 @@ class AnswerCache:
                 if fh.tell() > 0 and not self._ends_with_newline():
                     fh.write("\n")  # close a line a kill left open
                 fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
+                fh.flush()  # in the OS once written: a killed openrs loses nothing (no fsync per answer)
             self._records[record["key"]] = record
 
     def _ends_with_newline(self) -> bool:

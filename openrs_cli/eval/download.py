@@ -47,6 +47,9 @@ def download(tasks: list[Task], out_dir: Path, revision: str | None = None) -> l
         raise BadInputError(f"--output-dir {out_dir} is a file", "give a folder")
     from openrs_cli.hub import require_hub
 
+    for task in tasks:
+        if task.hub_id.startswith("builtin:"):
+            raise BadInputError(f"task {task.name} ships with openrs", "it needs no download; drop it from --tasks")
     require_hub("downloading benchmarks", "run this where the Hub is reachable, copy the folder, pass --data-dir")
     done = []
     for task in track(tasks, "downloading benchmarks", total=len(tasks)):

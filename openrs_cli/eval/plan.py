@@ -1,4 +1,8 @@
-"""What an eval will do, decided before anything starts: models, tasks, samples, backend, server."""
+"""What an eval will do, decided before anything starts: models, tasks, samples, backend, servers.
+
+`plan_eval(options)` checks every option and returns an `EvalPlan` that holds everything the run
+needs (the runner reads nothing else); a dry run prints the same plan.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openrs_cli.atomic import ensure_writable
 from openrs_cli.checkpoints import list_checkpoints, pick_checkpoints, step_of
+from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.backends.base import Sampling
+from openrs_cli.eval.backends.base import BACKENDS, BackendSettings, Sampling
+from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, load_template
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
+from openrs_cli.locations import locate
 
-BACKENDS = ("auto", "vllm", "endpoint", "transformers")
 PROTOCOLS = ("paper", "robust")
 
 
@@ -38,6 +45,12 @@ class EvalOptions:
     concurrency: int = 64
     scoring_workers: int = 0  # 0: one per core
     port: int = 8011
+    request_timeout: float = 3600.0
+    retries: int = 4
+    max_num_seqs: int = 256
+    max_model_len: int | None = None
+    system_prompt: str | None = None
+    prompt_template: Path | None = None  # a text file holding {question}
     planning_only: bool = False
 
 
@@ -47,34 +60,56 @@ class ModelTarget:
     name: str  # name written into the results
     step: int | None
     out_dir: Path
+    server_command: list[str] | None = None  # the vLLM server this model is served by (vllm backend)
 
 
 @dataclass
 class EvalPlan:
-    backend: str
-    gpu_ids: list[int]  # physical indices; a vLLM server gets exactly these
+    backend: BackendSettings
     models: list[ModelTarget]
     tasks: list[Task]
     samples: dict[str, int]
     sampling: Sampling
     seed: int
-    server_command: list[str] | None
     problem_counts: dict[str, int | None]
+    revision: str | None = None
+    data_dir: Path | None = None
+    limit: int | None = None
+    template: str = MATH_QUERY_TEMPLATE
+    system_prompt: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
+    def gpu_ids(self) -> list[int]:
+        return self.backend.gpu_ids
+
+    @property
     def gpus(self) -> int:
-        return len(self.gpu_ids)
+        return len(self.backend.gpu_ids)
 
     def to_json(self) -> dict[str, Any]:
+        first_server = self.models[0].server_command if self.models else None
         return {
-            "backend": self.backend,
+            "backend": self.backend.kind,
             "gpus": self.gpus,
             "gpu_ids": self.gpu_ids,
-            "server_command": self.server_command,
-            "server_env": {"CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpu_ids))} if self.server_command else None,
+            "server_command": first_server,
+            "server_env": self.backend.server_env if first_server else None,
+            "in_flight": self.backend.in_flight,
+            "revision": self.revision,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "limit": self.limit,
+            "prompt": "paper" if self.template == MATH_QUERY_TEMPLATE else "custom template",
+            "system_prompt": self.system_prompt,
             "models": [
-                {"path": m.path, "name": m.name, "step": m.step, "output_dir": str(m.out_dir)} for m in self.models
+                {
+                    "path": m.path,
+                    "name": m.name,
+                    "step": m.step,
+                    "output_dir": str(m.out_dir),
+                    "server_command": m.server_command,
+                }
+                for m in self.models
             ],
             "tasks": [
                 {
@@ -91,12 +126,8 @@ class EvalPlan:
         }
 
 
-def _is_local(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or Path(model).expanduser().exists() or model.count("/") != 1
-
-
 def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) -> list[ModelTarget]:
-    if not _is_local(model):
+    if locate(model).kind == "hub":
         if checkpoints:
             raise BadInputError("--checkpoints needs a local training output folder", "drop it for Hub models")
         out = output_dir or Path("outputs/eval") / model.replace("/", "__")
@@ -127,53 +158,89 @@ def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[s
     return {t.name: (t.samples_robust if protocol == "robust" else 1) for t in tasks}
 
 
-def make_plan(opts: EvalOptions) -> EvalPlan:
+def plan_eval(opts: EvalOptions) -> EvalPlan:
+    """Check every option and decide the whole run; nothing is started."""
     from openrs_cli.eval.backends.factory import choose_backend
-    from openrs_cli.eval.backends.vllm_server import server_command
+    from openrs_cli.eval.backends.vllm_server import SERVED_NAME, server_command
     from openrs_cli.hardware import resolve_gpus
+    from openrs_cli.localmodels import usable_model
 
     if opts.backend not in BACKENDS:
         raise BadInputError(f"unknown backend '{opts.backend}'", f"choose from {', '.join(BACKENDS)}")
     tasks = parse_tasks(opts.tasks)
-    if opts.limit is not None and opts.limit < 1:
-        raise BadInputError("--limit must be at least 1")
-    if opts.max_new_tokens < 1:
-        raise BadInputError("--max-new-tokens must be at least 1")
+    if opts.limit is not None:
+        at_least("--limit", opts.limit, 1)
+    at_least("--max-new-tokens", opts.max_new_tokens, 1)
+    at_least("--temperature", opts.temperature, 0)
+    within("--top-p", opts.top_p, 0, 1, low_open=True)
+    at_least("--concurrency", opts.concurrency, 1)
+    at_least("--scoring-workers", opts.scoring_workers, 0)
+    at_least("--tensor-parallel", opts.tensor_parallel, 1)
+    within("--port", opts.port, 1, 65535)
+    at_least("--request-timeout", opts.request_timeout, 0.001)
+    within("--retries", opts.retries, 0, 20)
+    at_least("--max-num-seqs", opts.max_num_seqs, 1)
+    at_least("--seed", opts.seed, 0)
+    if opts.max_model_len is not None:
+        at_least("--max-model-len", opts.max_model_len, 1)
     if opts.data_dir is not None and not opts.data_dir.is_dir():
         raise BadInputError(f"--data-dir {opts.data_dir} is not a folder", "point it at a folder of benchmark files")
     if opts.base_url and opts.backend not in ("auto", "endpoint"):
         raise BadInputError(f"--base-url conflicts with --backend {opts.backend}", "drop one of them")
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
-    gpus = len(gpu_ids)
-    backend = choose_backend(opts.backend, opts.base_url, gpus)
+    kind = choose_backend(opts.backend, opts.base_url, len(gpu_ids))
     models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
+    if not opts.planning_only:  # before any server starts or answer is generated
+        for target in models:
+            ensure_writable(target.out_dir, "--output-dir")
+            if kind != "endpoint":  # an endpoint serves its own model
+                target.path = usable_model(target.path, opts.revision, "model", notes.append)
     sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
-    server = None
-    if backend == "vllm":
-        server = server_command(
-            models[0].path,
-            gpus,
-            sampling,
-            opts.port,
-            "openrs-eval",
-            opts.seed,
-            opts.revision,
-            opts.tensor_parallel,
-        )
+    if kind == "vllm":
+        for target in models:
+            target.server_command = server_command(
+                target.path,
+                len(gpu_ids),
+                sampling,
+                opts.port,
+                SERVED_NAME,
+                opts.seed,
+                opts.revision,
+                opts.tensor_parallel,
+                opts.max_num_seqs,
+                opts.max_model_len,
+            )
     counts: dict[str, int | None] = {}
     for task in tasks:
         counts[task.name] = len(load_problems(task, opts.data_dir, opts.limit)) if opts.data_dir else opts.limit
-    if backend == "transformers" and gpus == 0:
+    if kind == "transformers" and not gpu_ids:
         notes.append("generating on CPU with transformers: only practical for small models and --limit")
+    backend = BackendSettings(
+        kind,
+        gpu_ids,
+        base_url=opts.base_url,
+        served_model_name=opts.served_model_name,
+        concurrency=opts.concurrency,
+        port=opts.port,
+        tensor_parallel=opts.tensor_parallel,
+        scoring_workers=opts.scoring_workers,
+        request_timeout_s=opts.request_timeout,
+        retries=opts.retries,
+        max_num_seqs=opts.max_num_seqs,
+        max_model_len=opts.max_model_len,
+    )
     return EvalPlan(
         backend,
-        gpu_ids,
         models,
         tasks,
         samples_for(tasks, opts.protocol, opts.samples),
         sampling,
         opts.seed,
-        server,
         counts,
-        notes,
+        revision=opts.revision,
+        data_dir=opts.data_dir,
+        limit=opts.limit,
+        template=load_template(opts.prompt_template) if opts.prompt_template else MATH_QUERY_TEMPLATE,
+        system_prompt=opts.system_prompt or None,
+        notes=notes,
     )

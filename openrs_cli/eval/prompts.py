@@ -1,10 +1,15 @@
 """The paper's evaluation prompt (Open-RS / open-r1 MATH_QUERY_TEMPLATE), sent as one user turn.
 
 Byte for byte the reference's (src/open_r1/evaluate.py at knoveleng/open-rs@2889c47), including the
-two spaces after "efficiently and clearly." that the reference has.
+two spaces after "efficiently and clearly." that the reference has. A user's own template (a text file
+holding `{question}` once, other braces taken literally) and system prompt can replace it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from openrs_cli.errors import BadInputError
 
 MATH_QUERY_TEMPLATE = (
     "Solve the following math problem efficiently and clearly.  The last line of your response should be "
@@ -14,6 +19,37 @@ MATH_QUERY_TEMPLATE = (
 )
 
 
-def messages_for(question: str) -> list[dict[str, str]]:
-    """The chat the model sees; its own chat template is applied by the backend."""
-    return [{"role": "user", "content": MATH_QUERY_TEMPLATE.format(question=question)}]
+def render(question: str, template: str = MATH_QUERY_TEMPLATE) -> str:
+    """The user turn: the paper's template is a Python format string, a user's holds a plain `{question}`."""
+    if template == MATH_QUERY_TEMPLATE:
+        return template.format(question=question)
+    return template.replace("{question}", question)
+
+
+def messages_for(
+    question: str, template: str = MATH_QUERY_TEMPLATE, system_prompt: str | None = None
+) -> list[dict[str, str]]:
+    """The chat the model sees; its own chat template is applied by the backend.
+
+    >>> messages_for("1+1?", "Q: {question} in \\\\boxed{}", "Be brief.")
+    [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Q: 1+1? in \\\\boxed{}'}]
+    """
+    messages = [{"role": "user", "content": render(question, template)}]
+    if system_prompt:
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
+def load_template(path: Path) -> str:
+    """A user's prompt template: a UTF-8 text file holding `{question}` exactly once."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(
+            f"cannot read --prompt-template {path} ({type(exc).__name__})", "give a UTF-8 text file"
+        ) from exc
+    if text.count("{question}") != 1:
+        raise BadInputError(
+            f"--prompt-template {path} must hold {{question}} exactly once", "put {question} where the problem goes"
+        )
+    return text

@@ -9,8 +9,8 @@ from typing import Any
 
 from openrs_cli import __version__
 from openrs_cli.atomic import write_json, write_text
-from openrs_cli.eval.stats import TaskStats
 from openrs_cli.eval.tasks import Task
+from openrs_cli.stats import TaskStats
 
 
 def timestamp() -> str:
@@ -37,7 +37,7 @@ def lighteval_results(
             "max_samples": None,
             "start_time": started,
             "end_time": ended,
-            "total_evaluation_time_secondes": str(ended - started),
+            "total_evaluation_time_secondes": str(ended - started),  # lighteval's spelling; readers expect it
             "model_name": model_name,
             "model_sha": revision or "",
             "generation_parameters": generation,

@@ -7,6 +7,7 @@ lighteval is imported only here, after a stub that keeps its task registry from 
 
 from __future__ import annotations
 
+import atexit
 import sys
 import types
 from dataclasses import dataclass
@@ -79,26 +80,53 @@ def score_many(items: list[tuple[str, list[str], str]]) -> list[Score]:
     return [score_answer(*item) for item in items]
 
 
-class ParallelScorer:
+class SerialScorer:
+    """Scores in this process when results are asked for (a few answers: no pool to start)."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, list[str], str]] = []
+
+    def submit(self, prediction: str, golds: list[str], gold_type: str) -> None:
+        self._items.append((prediction, list(golds), gold_type))
+
+    def results(self) -> list[Score]:
+        return [score_answer(*item) for item in self._items]
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+_POOLS: dict[int, BoundedPool] = {}
+
+
+def shared_pool(workers: int) -> BoundedPool:
+    """One scoring pool per process and size, started at once and reused (a sweep's checkpoints share it)."""
+    if workers not in _POOLS:
+        _POOLS[workers] = BoundedPool(workers, initializer=_warm)
+        atexit.register(_POOLS[workers].shutdown)
+    _POOLS[workers].start()
+    return _POOLS[workers]
+
+
+class PoolScorer:
     """Scores answers in worker processes while generation goes on; results equal serial scoring.
 
     Answers travel in chunks (fewer round trips); a chunk that overruns `timeout_s` per answer
-    scores 0 with `timed_out` set, so one pathological answer cannot stall the run.
+    scores 0 with `timed_out` set, so one pathological answer cannot stall the run. The pool is the
+    process's shared one, started when the scorer is made, so it is warm when the first answers come.
     """
 
     def __init__(self, workers: int, timeout_s: float = 60.0, chunk: int = 16) -> None:
-        self.workers, self.timeout_s, self.chunk = workers, timeout_s, chunk
-        self.pool = BoundedPool(workers, initializer=_warm) if workers > 1 else None
+        self.timeout_s, self.chunk = timeout_s, chunk
+        self.pool = shared_pool(workers)
         self._jobs: list = []
         self._buffer: list[tuple[str, list[str], str]] = []
-        self._serial: list[tuple[str, list[str], str]] = []  # scored in results(), on the main thread
 
     def submit(self, prediction: str, golds: list[str], gold_type: str) -> None:
-        item = (prediction, list(golds), gold_type)
-        if self.pool is None:
-            self._serial.append(item)
-            return
-        self._buffer.append(item)
+        self._buffer.append((prediction, list(golds), gold_type))
         if len(self._buffer) >= self.chunk:
             self._flush()
 
@@ -108,8 +136,6 @@ class ParallelScorer:
             self._buffer = []
 
     def results(self) -> list[Score]:
-        if self.pool is None:
-            return [score_answer(*args) for args in self._serial]
         self._flush()
         chunks = self.pool.results(
             self._jobs,
@@ -119,5 +145,13 @@ class ParallelScorer:
         return [score for chunk in chunks for score in chunk]
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        pass  # the shared pool outlives one eval: the next checkpoint of a sweep reuses it
+
+    def abort(self) -> None:
+        """Stop the workers now (Ctrl-C, a failure): at exit Python would wait for a busy worker to finish."""
+        self.pool.shutdown()
+
+
+def make_scorer(workers: int) -> SerialScorer | PoolScorer:
+    """In-process scoring for one worker, a pool of processes for more."""
+    return PoolScorer(workers) if workers > 1 else SerialScorer()

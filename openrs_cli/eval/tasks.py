@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.rowfiles import read_rows
+from openrs_cli.locations import locate
+from openrs_cli.rowfiles import SUFFIXES, read_rows
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def parse_tasks(spec: str) -> list[Task]:
 
 def local_file(task: Task, data_dir: Path) -> Path:
     for stem in task.local_names:
-        for suffix in (".jsonl", ".json", ".parquet"):
+        for suffix in SUFFIXES:
             path = data_dir / f"{stem}{suffix}"
             if path.is_file():
                 return path
@@ -92,21 +93,53 @@ def local_file(task: Task, data_dir: Path) -> Path:
     )
 
 
+def _read_local(path: Path) -> list:
+    try:
+        rows = read_rows(path)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadInputError(
+            f"cannot read {path}: {type(exc).__name__}", "check that it is JSON lines, JSON or parquet"
+        ) from exc
+    if not isinstance(rows, list):
+        raise BadInputError(f"{path} does not hold a list of rows", "one JSON object per line")
+    return rows
+
+
+def _read_hub(task: Task) -> list:
+    from datasets import load_dataset
+
+    from openrs_cli.hub import hub_reachable, offline_mode
+
+    hint = "pass --data-dir with local benchmark files (`openrs data bench --output-dir DIR` downloads them once)"
+    if not offline_mode() and not hub_reachable():  # fail in a second, not after minutes of retries
+        raise BadInputError(f"cannot load {task.hub_id} for task {task.name}: the Hub is unreachable", hint)
+    try:
+        return list(load_dataset(task.hub_id, split=task.split))
+    except Exception as exc:  # datasets raises many types when the Hub cannot be reached
+        where = "HF_HUB_OFFLINE is set" if offline_mode() else "the Hub could not be reached"
+        raise BadInputError(
+            f"cannot load {task.hub_id} for task {task.name} ({where}; {type(exc).__name__})", hint
+        ) from exc
+
+
 def load_problems(task: Task, data_dir: Path | None, limit: int | None = None) -> list[Problem]:
     if data_dir is not None:
-        rows = read_rows(local_file(task, data_dir))
+        source = local_file(task, data_dir)
+        rows = _read_local(source)
     elif task.hub_id.startswith("builtin:"):
-        from openrs_cli.train.dataset import builtin_path
-
-        rows = read_rows(builtin_path(task.hub_id.removeprefix("builtin:")))
+        source = locate(task.hub_id).path
+        rows = _read_local(source)
     else:
-        from datasets import load_dataset
-
-        rows = list(load_dataset(task.hub_id, split=task.split))
+        source = task.hub_id
+        rows = _read_hub(task)
+    if not rows:
+        raise BadInputError(f"task {task.name}: {source} holds no problems", "check the file, or drop the task")
     if limit is not None:
         rows = rows[:limit]
     problems = []
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise BadInputError(f"task {task.name}: row {i} of {source} is not an object", "one JSON object per row")
         question = row.get(task.question_field) or row.get("problem")
         gold = row.get(task.gold_field)
         if question is None or gold is None:

@@ -54,6 +54,22 @@ def token_or_fail() -> str:
     return token
 
 
+CONFIG_FILES = ("openrs_config.yaml",)  # configs openrs wrote: uploaded with any secret in them redacted
+
+
+def content(folder: Path, name: str) -> str | bytes:
+    """What is uploaded for `name`: the file itself, or for a config the redacted text (older openrs
+    versions, or a hand-edited file, may hold a token)."""
+    if Path(name).name not in CONFIG_FILES:
+        return str(folder / name)
+    import yaml
+
+    from openrs_cli.secrets import redact
+
+    data = yaml.safe_load((folder / name).read_text()) or {}
+    return yaml.safe_dump(redact(data), sort_keys=False, allow_unicode=True).encode()
+
+
 def push(repo_id: str, uploads: list[Upload], private: bool, token: str) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -65,7 +81,7 @@ def push(repo_id: str, uploads: list[Upload], private: bool, token: str) -> str:
             if upload.revision != "main":
                 api.create_branch(repo_id, branch=upload.revision, exist_ok=True)
             operations = [
-                CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(upload.folder / f)) for f in upload.files
+                CommitOperationAdd(path_in_repo=f, path_or_fileobj=content(upload.folder, f)) for f in upload.files
             ]
             operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=upload.card.encode()))
             api.create_commit(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
-from openrs_cli.atomic import write_text
+from openrs_cli.atomic import clean_temporaries, ensure_writable, write_text
 from openrs_cli.errors import BadInputError
 from openrs_cli.report import table
 from openrs_cli.report.collect import group_runs, scan
-from openrs_cli.report.rows import Row, quoted_rows
-
-TABLE_FILES = {"markdown": "table.md", "csv": "table.csv", "json": "table.json", "latex": "table.tex"}
+from openrs_cli.report.rows import TableRow, quoted_rows
 
 
 def parse_gpu_hours(items: list[str]) -> dict[str, float]:
@@ -20,14 +19,38 @@ def parse_gpu_hours(items: list[str]) -> dict[str, float]:
         name, sep, value = item.rpartition("=")
         try:
             hours[name] = float(value)
+            if not math.isfinite(hours[name]) or hours[name] < 0:
+                raise ValueError
         except ValueError:
             name = ""
         if not sep or not name:
-            raise BadInputError(f"--gpu-hours expects NAME=HOURS, got '{item}'", "e.g. --gpu-hours Exp3_50=96")
+            raise BadInputError(
+                f"--gpu-hours expects NAME=HOURS (hours a non-negative number), got '{item}'",
+                "e.g. --gpu-hours Exp3_50=96",
+            )
     return hours
 
 
-def collect_rows(results: list[Path], include_quoted: bool, warn: Callable[[str], None]) -> tuple[list[Row], str]:
+def parse_names(items: list[str]) -> dict[Path, str]:
+    """`--name PATH=LABEL` items: measured rows read from under PATH are labelled LABEL."""
+    names = {}
+    for item in items:
+        path, sep, label = item.rpartition("=")
+        if not sep or not path or not label.strip():
+            raise BadInputError(f"--name expects PATH=LABEL, got '{item}'", "e.g. --name outputs/eval/exp3=Open-RS3")
+        names[Path(path).expanduser().resolve()] = label.strip()
+    return names
+
+
+def apply_names(rows: list[TableRow], names: dict[Path, str]) -> None:
+    for row in rows:
+        files = [Path(f).resolve() for f in row.files.values()]
+        for path, label in names.items():
+            if files and all(f == path or path in f.parents for f in files):
+                row.name = label
+
+
+def collect_rows(results: list[Path], include_quoted: bool, warn: Callable[[str], None]) -> tuple[list[TableRow], str]:
     quoted, footnote = quoted_rows()
     rows = list(quoted) if include_quoted else []
     if results:
@@ -42,9 +65,11 @@ def collect_rows(results: list[Path], include_quoted: bool, warn: Callable[[str]
     return rows, footnote
 
 
-def apply_costs(rows: list[Row], hours: dict[str, float], price: float | None) -> None:
-    if price is None or price < 0:
-        raise BadInputError("--costs needs --price-per-gpu-hour (a non-negative number)")
+def apply_costs(rows: list[TableRow], hours: dict[str, float], price: float | None) -> None:
+    if price is None or not math.isfinite(price) or price < 0:
+        raise BadInputError(
+            "--costs needs --price-per-gpu-hour (a non-negative number)", "e.g. --price-per-gpu-hour 2.5"
+        )
     unknown = set(hours) - {r.name for r in rows}
     if unknown:
         raise BadInputError(f"--gpu-hours names no row: {', '.join(sorted(unknown))}", "use a name from the table")
@@ -54,19 +79,21 @@ def apply_costs(rows: list[Row], hours: dict[str, float], price: float | None) -
 
 
 def write_outputs(
-    rows: list[Row], footnote: str, out_dir: Path, costs: bool, figures: bool, train_dir: Path | None
+    rows: list[TableRow], footnote: str, out_dir: Path, costs: bool, figures: bool, train_dir: Path | None
 ) -> list[Path]:
+    """Every table and figure; all inputs are read and checked, and the folder found writable, first."""
+    from openrs_cli.report import figures as fig
+
+    history = fig.training_history(train_dir) if train_dir is not None else None
+    ensure_writable(out_dir, "--output-dir")
+    clean_temporaries(out_dir)
     written = [
-        write_text(out_dir / name, table.render(fmt, rows, footnote, costs)) for fmt, name in TABLE_FILES.items()
+        write_text(out_dir / name, table.render(fmt, rows, footnote, costs)) for fmt, name in table.FORMATS.items()
     ]
     if figures:
-        from openrs_cli.report import figures as fig
-
         written += fig.average_bars(rows, out_dir)
         written += fig.benchmark_bars(rows, out_dir)
         written += fig.checkpoint_curves(rows, out_dir)
-    if train_dir is not None:
-        from openrs_cli.report import figures as fig
-
-        written += fig.training_curves(train_dir, out_dir)
+    if history is not None:
+        written += fig.training_curves(history, train_dir.name, out_dir)
     return written

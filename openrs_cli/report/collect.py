@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.report.rows import Row
+from openrs_cli.report.rows import TableRow
 
 ALIASES = {
     "math500": "math_500",
@@ -92,11 +92,18 @@ def parse_lighteval(path: Path, data: dict) -> list[Measurement]:
     return out
 
 
-def parse_summary(path: Path, data: dict) -> list[Measurement]:
+def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Measurement]:
     model = str(data.get("name") or data.get("model") or "unknown")
     stamp = f"{path.stat().st_mtime:020.6f}"
     out = []
-    for task, stats in (data.get("tasks") or {}).items():
+    tasks = data.get("tasks")
+    if not isinstance(tasks, dict):
+        warn(f"skipped {path}: 'tasks' is not a mapping of task to results")
+        return out
+    for task, stats in tasks.items():
+        if isinstance(stats, dict) and (stats.get("complete") is False or (stats.get("failed") or 0) > 0):
+            warn(f"skipped {model} {task} in {path}: incomplete ({stats.get('failed') or 0} failed answers)")
+            continue
         if isinstance(stats, dict) and isinstance(stats.get("avg_at_k"), (int, float)):
             out.append(
                 Measurement(
@@ -120,7 +127,7 @@ def scan(roots: list[Path], warn) -> list[Measurement]:
             raise BadInputError(f"results folder {root} does not exist", "pass folders holding result JSON files")
         files = [root] if root.is_file() else sorted(root.rglob("*.json"))
         for path in files:
-            if path.name.startswith("."):
+            if path.name.startswith(".") or not path.is_file():  # hidden temporaries; FIFOs and sockets
                 continue
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -132,7 +139,7 @@ def scan(roots: list[Path], warn) -> list[Measurement]:
             if "results" in data and "config_tasks" in data:
                 found.extend(parse_lighteval(path, data))
             elif path.name == "summary.json" and "tasks" in data:
-                found.extend(parse_summary(path, data))
+                found.extend(parse_summary(path, data, warn))
     return found
 
 
@@ -163,11 +170,11 @@ def _step(*names: str | None) -> int | None:
     return None
 
 
-def group_runs(measurements: list[Measurement], warn) -> list[Row]:
+def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
     by_model: dict[str, list[Measurement]] = {}
     for m in measurements:
         by_model.setdefault(m.model, []).append(m)
-    rows: list[Row] = []
+    rows: list[TableRow] = []
     for model, items in by_model.items():
         labels = _run_labels(items)
         runs: dict[str, list[Measurement]] = {}
@@ -184,7 +191,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[Row]:
             step = _step(name, model)
             series = re.sub(r"(?:[-_/]?checkpoint-|_)\d+$", "", name) if step is not None else None
             rows.append(
-                Row(
+                TableRow(
                     name=name if name != model or step is None else model,
                     source="measured",
                     scores={t: m.score for t, m in latest.items()},

@@ -9,10 +9,10 @@ from pathlib import Path
 from openrs_cli.atomic import write_bytes_via
 from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
-from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, Row
+from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, TableRow
+from openrs_cli.stats import Z95
 
 QUOTED, MEASURED, HIGHLIGHT = "#8da0cb", "#fc8d62", "#1b9e77"
-Z95 = 1.96
 
 
 def _plt():
@@ -35,7 +35,7 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def average_bars(rows: list[Row], out_dir: Path) -> list[Path]:
+def average_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
     plt = _plt()
     shown = [r for r in rows if r.average() is not None]
     if not shown:
@@ -72,7 +72,7 @@ def average_bars(rows: list[Row], out_dir: Path) -> list[Path]:
     return paths
 
 
-def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
+def benchmark_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
     plt = _plt()
     quoted = [r for r in rows if r.source == "quoted" and r.group in ("1.5-1.7B", "Open-RS", "Reproduction")]
     sweeps = {r.series for r in rows if r.series} if sum(1 for r in rows if r.series) > 1 else set()
@@ -124,9 +124,9 @@ def benchmark_bars(rows: list[Row], out_dir: Path) -> list[Path]:
     return paths
 
 
-def checkpoint_curves(rows: list[Row], out_dir: Path) -> list[Path]:
+def checkpoint_curves(rows: list[TableRow], out_dir: Path) -> list[Path]:
     plt = _plt()
-    series: dict[str, list[Row]] = {}
+    series: dict[str, list[TableRow]] = {}
     for row in rows:
         if row.source == "measured" and row.series and row.step is not None:
             series.setdefault(row.series, []).append(row)
@@ -164,7 +164,10 @@ TRAIN_KEYS = [
 ]
 
 
-def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
+def training_history(train_dir: Path) -> list[dict]:
+    """The TRL log history of a training output (its final state, else its last checkpoint's)."""
+    if not train_dir.is_dir():
+        raise BadInputError(f"--train-dir {train_dir} is not a folder", "point it at a training output folder")
     states = [folder / "trainer_state.json" for _, folder in list_checkpoints(train_dir, complete=True)]
     path = train_dir / "trainer_state.json"
     if not path.is_file():
@@ -175,8 +178,14 @@ def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
         path = states[-1]
     try:
         history = json.loads(path.read_text())["log_history"]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInputError(f"cannot read {path}: {type(exc).__name__}", "is it a TRL trainer_state.json?") from exc
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise BadInputError(f"{path} has no list of log entries", "is it a TRL trainer_state.json?")
+    return history
+
+
+def training_curves(history: list[dict], name: str, out_dir: Path) -> list[Path]:
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
 
@@ -191,7 +200,7 @@ def training_curves(train_dir: Path, out_dir: Path) -> list[Path]:
         ax.set_xlabel("step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    fig.suptitle(f"Training curves: {train_dir.name}", y=1.03)
+    fig.suptitle(f"Training curves: {name}", y=1.03)
     fig.tight_layout()
     paths = _save(fig, out_dir, "training")
     plt.close(fig)

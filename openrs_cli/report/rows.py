@@ -8,7 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from typing import Any
 
-PAPER_TASKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench")
+from openrs_cli.eval.tasks import PAPER_TASKS
+
 TASK_LABELS = {
     "aime24": "AIME24",
     "math_500": "MATH-500",
@@ -32,7 +33,7 @@ def pct(value: float | None) -> float | None:
 
 
 @dataclass
-class Row:
+class TableRow:
     name: str
     source: str  # "quoted" or "measured"
     scores: dict[str, float]  # task -> fraction (measured) or percent already rounded (quoted)
@@ -79,14 +80,14 @@ class Row:
         }
 
 
-def quoted_rows() -> tuple[list[Row], str]:
+def quoted_rows() -> tuple[list[TableRow], str]:
     data = json.loads((resources.files("openrs_cli.report") / "reference.json").read_text())
     rows = []
     for item in data["rows"]:
         scores = {t: v for t, v in zip(data["tasks"], item["scores"], strict=True) if v is not None}
         samples = {t: item["samples"] for t in scores} if item.get("samples") else {}
         rows.append(
-            Row(
+            TableRow(
                 item["name"],
                 "quoted",
                 scores,

@@ -6,20 +6,21 @@ import csv
 import io
 import json
 
-from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, Row
+from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, TableRow
 
-FORMATS = ("markdown", "csv", "json", "latex")
+# every table format, with the file `openrs report` writes it to
+FORMATS = {"markdown": "table.md", "csv": "table.csv", "json": "table.json", "latex": "table.tex"}
 
 
 def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def _label(row: Row) -> str:
+def _label(row: TableRow) -> str:
     return row.name + (" *" if row.source == "measured" else "")
 
 
-def columns(rows: list[Row]) -> tuple[str, ...]:
+def columns(rows: list[TableRow]) -> tuple[str, ...]:
     """The paper's five (all of them when quoted rows are shown), then any other task measured."""
     present = {t for r in rows for t in r.scores}
     quoted = any(r.source == "quoted" for r in rows)
@@ -27,7 +28,7 @@ def columns(rows: list[Row]) -> tuple[str, ...]:
     return paper + tuple(sorted(present - set(PAPER_TASKS)))
 
 
-def markdown(rows: list[Row], footnote: str, costs: bool) -> str:
+def markdown(rows: list[TableRow], footnote: str, costs: bool) -> str:
     tasks = columns(rows)
     head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost ($)"] if costs else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -51,7 +52,7 @@ def markdown(rows: list[Row], footnote: str, costs: bool) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(f"_{n}_" for n in notes) + "\n"
 
 
-def as_csv(rows: list[Row], costs: bool) -> str:
+def as_csv(rows: list[TableRow], costs: bool) -> str:
     tasks = columns(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -64,12 +65,12 @@ def as_csv(rows: list[Row], costs: bool) -> str:
     return buffer.getvalue()
 
 
-def as_json(rows: list[Row]) -> str:
+def as_json(rows: list[TableRow]) -> str:
     tasks = columns(rows)
     return json.dumps([row.to_json(tasks) for row in rows], indent=2) + "\n"
 
 
-def latex(rows: list[Row], footnote: str, costs: bool) -> str:
+def latex(rows: list[TableRow], footnote: str, costs: bool) -> str:
     tasks = columns(rows)
     head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost (\\$)"] if costs else [])
     out = ["\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
@@ -83,7 +84,7 @@ def latex(rows: list[Row], footnote: str, costs: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(fmt: str, rows: list[Row], footnote: str, costs: bool = False) -> str:
+def render(fmt: str, rows: list[TableRow], footnote: str, costs: bool = False) -> str:
     if fmt == "markdown":
         return markdown(rows, footnote, costs)
     if fmt == "csv":

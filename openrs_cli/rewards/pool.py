@@ -1,10 +1,14 @@
 """Score answers across CPU cores with results identical to serial scoring.
 
 Each answer is checked in a worker process's main thread, so math-verify's SIGALRM timeouts hold;
-a worker that still overruns `hard_timeout_s` is abandoned and that answer scores as wrong.
+a worker that still overruns `hard_timeout_s` is abandoned and that answer scores as wrong. Called
+off the main thread (where math-verify 0.5 cannot install its alarm and every parse fails), even one
+answer goes to a worker, so a reward gives the same value from any thread.
 """
 
 from __future__ import annotations
+
+import threading
 
 from openrs_cli.parallel import BoundedPool
 from openrs_cli.rewards.verify import check_answer
@@ -40,8 +44,10 @@ def check_many(
 ) -> list[bool | None]:
     """`check_answer` over a batch; `workers > 1` spreads it over processes in order-preserving chunks."""
     pairs = list(zip(contents, golds, strict=True))
-    if workers <= 1 or len(pairs) <= 1:
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread and (workers <= 1 or len(pairs) <= 1):
         return _check_chunk(pairs, gold_first)
+    workers = max(1, workers)
     size = max(1, -(-len(pairs) // (workers * 2)))
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
     pool = _pool(workers)

@@ -11,7 +11,7 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards import functions as f
-from openrs_cli.train.fields import openrs_defaults
+from openrs_cli.rewards.options import reward_defaults
 
 
 def _cosine(fixed: bool) -> Callable[[dict[str, Any]], f.Reward]:
@@ -70,7 +70,7 @@ def is_known(name: str) -> bool:
 def build_reward(name: str, options: dict[str, Any]) -> f.Reward:
     """One reward callable from its recipe name (or a dotted import path); missing options take openrs's defaults."""
     if name in REWARDS:
-        return REWARDS[name][0]({**openrs_defaults(), **options})
+        return REWARDS[name][0]({**reward_defaults(), **options})
     if "." in name:
         module, _, attr = name.rpartition(".")
         try:

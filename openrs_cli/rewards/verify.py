@@ -1,8 +1,8 @@
 """Answer checking with math-verify, bounded by timeouts, as the Open-RS reference rewards do it.
 
 The gold is parsed as LaTeX (first match); the completion as LaTeX with \\boxed{} tried first and
-no anchor-free extraction. math-verify's timeouts use SIGALRM, which works only in a main thread:
-elsewhere they are off, so callers that need a hard bound score in worker processes (`pool.py`).
+no anchor-free extraction. math-verify 0.5's parser installs a SIGALRM handler, which works only in a
+main thread: elsewhere every parse fails, so `pool.check_many` sends off-main-thread calls to a worker.
 """
 
 from __future__ import annotations

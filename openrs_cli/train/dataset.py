@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
-
-BUILTIN_PREFIX = "builtin:"
-LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
-
-
-def builtin_path(name: str) -> Path:
-    path = Path(str(resources.files("openrs_cli.data") / f"{name}.jsonl"))
-    if not path.is_file():
-        raise BadInputError(f"unknown built-in dataset '{BUILTIN_PREFIX}{name}'", "use builtin:arithmetic")
-    return path
+from openrs_cli.locations import data_files, locate
 
 
 def resolve_source(name: str) -> tuple[str, Path | None]:
     """('builtin'|'file'|'folder'|'hub', local path or None). Raises when a local path is missing."""
-    if name.startswith(BUILTIN_PREFIX):
-        return "builtin", builtin_path(name[len(BUILTIN_PREFIX) :])
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return "folder", path
-    if path.is_file():
-        return "file", path
-    looks_local = name.startswith((".", "/", "~")) or name.endswith(LOCAL_SUFFIXES) or name.count("/") > 1
-    if looks_local or "/" not in name:
+    where = locate(name)
+    if where.kind == "missing":
         raise BadInputError(
             f"dataset '{name}' was not found",
             "give a Hub id like knoveleng/open-rs, a local .jsonl/.parquet file or an 'openrs data prepare' folder",
         )
-    return "hub", None
+    return where.kind, where.path
 
 
 def _first_row(kind: str, path: Path) -> dict[str, Any] | None:
-    files = sorted(p for p in path.rglob("*") if p.suffix in LOCAL_SUFFIXES) if kind == "folder" else [path]
+    files = data_files(path) if kind == "folder" else [path]
     if not files:
         raise BadInputError(f"no .jsonl/.json/.parquet files in {path}", "point --dataset at the data files")
     first = next((f for f in files if "train" in f.name), files[0])

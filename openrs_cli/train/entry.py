@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import AutoTokenizer
 
     from openrs_cli.rewards.registry import build_rewards
-    from openrs_cli.train.trainer import OpenrsGRPOTrainer, StopAtStep
+    from openrs_cli.train.trainer import OpenrsGRPOTrainer, ProgressLine, StopAtStep
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s openrs %(levelname)s %(message)s")
     script_args, openrs_args, training_args, model_args = parse_config(argv)
@@ -104,13 +104,16 @@ def main(argv: list[str] | None = None) -> None:
     dataset = build_dataset(script_args, openrs_args, tokenizer)
     rewards = build_rewards(list(openrs_args.reward_funcs), dataclasses.asdict(openrs_args))
 
+    from trl import get_peft_config
+
     trainer = OpenrsGRPOTrainer(
         model=model_args.model_name_or_path,
+        peft_config=get_peft_config(model_args),  # None unless use_peft: LoRA through TRL's own ModelConfig keys
         reward_funcs=rewards,
         args=training_args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[StopAtStep(stop)] if stop is not None else None,
+        callbacks=[ProgressLine(), *([StopAtStep(stop)] if stop is not None else [])],
         logprobs_temperature=openrs_args.logprobs_temperature,
     )
     if resume:

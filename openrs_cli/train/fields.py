@@ -14,17 +14,23 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-# TRL 1.16's GRPOConfig.loss_type values (checked against TRL in tests/test_train_fields.py).
-LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
+from openrs_cli.rewards.options import RewardOptions
 
 
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
 
+# TRL 1.16's GRPOConfig.loss_type values (checked against TRL in tests/test_train_fields.py).
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
+
+
 @dataclass
-class OpenrsArguments:
-    """Recipe keys that are openrs's own (TRL's TrlParser reads them beside GRPOConfig and ModelConfig)."""
+class OpenrsArguments(RewardOptions):
+    """Recipe keys that are openrs's own (TRL's TrlParser reads them beside GRPOConfig and ModelConfig).
+
+    The reward functions' options come first, from `RewardOptions`.
+    """
 
     recipe_description: str = field(default="", metadata=_help("One line saying what the recipe is."))
     reward_funcs: list[str] = field(
@@ -38,25 +44,6 @@ class OpenrsArguments:
     dataset_prompt_column: str = field(default="problem", metadata=_help("Column holding the problem text."))
     dataset_solution_column: str = field(
         default="solution", metadata=_help("Gold column; falls back to \\boxed{answer} when missing.")
-    )
-    # Cosine reward: grpo.py's GRPOScriptArguments defaults, which the released recipes never override.
-    cosine_max_len: int = field(default=1000, metadata=_help("Length scale of the cosine reward (grpo.py: 1000)."))
-    cosine_min_value_wrong: float = field(
-        default=0.0, metadata=_help("Cosine reward for a short wrong answer (grpo.py: 0.0).")
-    )
-    cosine_max_value_wrong: float = field(
-        default=-0.5, metadata=_help("Cosine reward for a long wrong answer (grpo.py: -0.5).")
-    )
-    cosine_min_value_correct: float = field(
-        default=0.5, metadata=_help("Cosine reward for a long right answer (grpo.py: 0.5).")
-    )
-    cosine_max_value_correct: float = field(
-        default=1.0, metadata=_help("Cosine reward for a short right answer (grpo.py: 1.0).")
-    )
-    repetition_n_grams: int = field(default=3, metadata=_help("n-gram size of the repetition penalty."))
-    repetition_max_penalty: float = field(default=-1.0, metadata=_help("Largest repetition penalty (<= 0)."))
-    reward_workers: int = field(
-        default=1, metadata=_help("Processes scoring answers in parallel (1: in the training process).")
     )
     logprobs_temperature: float | None = field(
         default=None,

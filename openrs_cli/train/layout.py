@@ -1,6 +1,6 @@
 """Size the process layout to the GPUs: which GPUs run vLLM, how many training ranks, which commands.
 
-Pure: takes the GPUs' physical indices and options, returns a `Plan`; nothing is started here.
+Pure: takes the GPUs' physical indices and options, returns a `TrainPlan`; nothing is started here.
 Children get CUDA_VISIBLE_DEVICES with physical indices, so `CUDA_VISIBLE_DEVICES=4,5,6,7 openrs
 train --gpus 4` keeps every process on cards 4-7.
 
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.processes import ProcessSpec
+from openrs_cli.secrets import redact
 from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
 
 LAYOUTS = ("auto", "server", "colocate")
@@ -32,15 +34,7 @@ COLOCATE_MEMORY = 0.3  # vLLM's share of each GPU when it lives beside training
 
 
 @dataclass
-class ProcessSpec:
-    role: str  # "vllm" or "train"
-    argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
-    log: str | None = None
-
-
-@dataclass
-class Plan:
+class TrainPlan:
     layout: str
     gpus: int
     nodes: int
@@ -84,7 +78,7 @@ class Plan:
             "processes": [asdict(p) for p in self.processes],
             "config_path": self.config_path,
             "notes": self.notes,
-            "config": self.config,
+            "config": redact(self.config),
         }
 
 
@@ -149,7 +143,7 @@ def _apply_batch(cfg: dict[str, Any], ranks: int, explicit: frozenset[str], note
     return split
 
 
-def make_plan(
+def plan_layout(
     config: dict[str, Any],
     gpu_ids: list[int],
     config_path: Path,
@@ -161,7 +155,7 @@ def make_plan(
     vllm_port: int = 8000,
     explicit_keys: frozenset[str] = frozenset(),
     generation: str = "vllm",
-) -> Plan:
+) -> TrainPlan:
     """Decide the layout and build every command; `config` is copied and given the layout's settings.
 
     `gpu_ids` are the physical indices of the GPUs this node uses (empty: CPU).
@@ -185,7 +179,9 @@ def make_plan(
         notes.append("no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)")
         split = _apply_batch(cfg, 1, explicit_keys, notes)
         processes.append(ProcessSpec("train", [sys.executable, *entry]))
-        return _finish(Plan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes), config, split)
+        return _finish(
+            TrainPlan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes), config, split
+        )
 
     if chosen == "server":
         target = _batch_target(cfg, explicit_keys)
@@ -246,11 +242,11 @@ def make_plan(
         launch += ["--main_process_ip", main_process_ip]
     env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, train_gpus))}
     processes.append(ProcessSpec("train", [*launch, *entry], env))
-    plan = Plan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
+    plan = TrainPlan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
     return _finish(plan, config, split)
 
 
-def _finish(plan: Plan, before: dict[str, Any], split: BatchSplit) -> Plan:
+def _finish(plan: TrainPlan, before: dict[str, Any], split: BatchSplit) -> TrainPlan:
     plan.batch = split
     plan.plan_keys = frozenset(k for k, v in plan.config.items() if k not in before or before[k] != v)
     return plan

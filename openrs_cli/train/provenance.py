@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from openrs_cli.secrets import redact
 from openrs_cli.train.fields import OPENRS_KEYS
 from openrs_cli.train.trl_table import trl_class, trl_default, trl_fields, trl_version
 
@@ -56,7 +57,7 @@ def key_sources(
             source = "openrs plan (layout and batch for these GPUs)"
         else:
             source = f"command line ({origin})"
-        rows.append({"key": key, "value": value, "source": source})
+        rows.append({"key": key, "value": redact({key: value})[key], "source": source})
     for key in sorted(set(trl_fields()) - set(config)):
         source = f"TRL {trl_version()} {trl_class(key)} default"
         rows.append({"key": key, "value": trl_default(key), "source": source})

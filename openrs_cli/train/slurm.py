@@ -7,10 +7,10 @@ import shlex
 from pathlib import Path
 
 from openrs_cli.atomic import write_text
-from openrs_cli.train.layout import Plan
+from openrs_cli.train.layout import TrainPlan
 
 
-def sbatch_script(plan: Plan, config_path: Path, gpus_per_node: int, job_name: str) -> str:
+def sbatch_script(plan: TrainPlan, config_path: Path, gpus_per_node: int, job_name: str) -> str:
     layout = plan.layout if plan.layout != "cpu" else "auto"
     run = (
         f"openrs train --config {shlex.quote(str(config_path))} --gpus {gpus_per_node} --layout {layout} "

@@ -16,11 +16,15 @@ Imported only by the training process (heavy: TRL, transformers, torch).
 from __future__ import annotations
 
 import logging
+import sys
+import time
 
 from accelerate.utils import is_peft_model
 from transformers import TrainerCallback
 from trl import GRPOTrainer
 from trl.trainer.utils import add_fused_lm_head
+
+from openrs_cli.progress import duration
 
 logger = logging.getLogger("openrs.train")
 
@@ -43,6 +47,42 @@ class OpenrsGRPOTrainer(GRPOTrainer):
             add_fused_lm_head(reference, temperature=logprobs_temperature, cast_lm_head_to_fp32=cast)
         logger.info(
             "per-token log-probs use temperature %s (sampling temperature %s)", logprobs_temperature, self.temperature
+        )
+
+    def _generate_and_score_completions(self, inputs):
+        """TRL's generation, timed: `openrs/generation_seconds` (and peak GPU memory) in the logs."""
+        import torch
+
+        start = time.perf_counter()
+        out = super()._generate_and_score_completions(inputs)
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode]["openrs/generation_seconds"].append(time.perf_counter() - start)
+        if torch.cuda.is_available():
+            self._metrics[mode]["openrs/peak_memory_gib"].append(torch.cuda.max_memory_allocated() / 2**30)
+        return out
+
+
+class ProgressLine(TrainerCallback):
+    """A plain line per logged step with elapsed time and an ETA, for logs where no progress bar shows."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.first_step: int | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not state.max_steps:
+            return
+        if self.first_step is None:
+            self.first_step = state.global_step - 1
+        elapsed = time.monotonic() - self.start
+        done = max(1, state.global_step - self.first_step)
+        left = (state.max_steps - state.global_step) * elapsed / done
+        reward = f", reward {logs['reward']:.3f}" if logs and "reward" in logs else ""
+        print(
+            f"openrs: step {state.global_step}/{state.max_steps}{reward}, elapsed {duration(elapsed)}, "
+            f"about {duration(left)} left",
+            file=sys.stderr,
+            flush=True,
         )
 
 

@@ -62,7 +62,7 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
             f"reward_weights has {len(weights)} values for {len(rewards)} reward_funcs",
             "give one weight each",
         )
-    if out.get("loss_type", "dapo") not in LOSS_TYPES:
+    if out.get("loss_type", "dapo") not in LOSS_TYPES:  # absent: TRL 1.16's own default, dapo
         raise BadInputError(f"unknown loss_type '{out['loss_type']}'", f"choose from {', '.join(LOSS_TYPES)}")
     for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
         if int(out.get(key) or 0) < 1:
@@ -86,7 +86,7 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
         raise BadInputError("beta must be >= 0")
     if float(out.get("repetition_max_penalty", -1.0)) > 0:
         raise BadInputError("repetition_max_penalty must be <= 0")
-    max_steps = int(out.get("max_steps") or -1)
+    max_steps = int(out.get("max_steps", -1) if out.get("max_steps") is not None else -1)
     if max_steps == 0:
         raise BadInputError("max_steps must be positive (or -1 to use num_train_epochs)")
     if int(out.get("cosine_max_len") or 0) < 1:
@@ -97,6 +97,6 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     stop = out.get("stop_at_step")
     if stop is not None and (int(stop) < 1 or (max_steps > 0 and int(stop) > max_steps)):
         raise BadInputError(
-            f"stop_at_step {stop} is not within 1..max_steps ({max_steps})", "stop before the schedule ends"
+            f"stop_at_step {stop} is not within 1..max_steps ({max_steps})", "set it to at most max_steps"
         )
     return out

@@ -1,25 +1,29 @@
 """Any OpenAI-compatible chat-completions server: vLLM, `transformers serve`, a hosted API.
 
-One request per sample (some servers ignore `n`), bounded concurrency, retries with backoff for
-connection errors, 429 and 5xx. A reply that cannot be had is reported as an error, never scored.
-If the server stops answering altogether the run stops: cached answers make the rerun cheap.
+One request per sample (some servers ignore `n`), sent with aiohttp from one asyncio event loop with
+exactly `concurrency` requests in flight (the connection pool is sized to match, so nothing caps it
+lower; httpx's async pool was measured 10-40x slower at a few hundred connections).
+Retries with backoff for connection errors, timeouts, 429 and 5xx. A reply that cannot be had is
+reported as an error, never scored. If the server stops answering altogether (refused connections,
+or every retry of a request timed out) the run stops with one line: cached answers make the rerun
+cheap.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
-import threading
-import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from openrs_cli.errors import BadInputError, RuntimeFailure
 from openrs_cli.eval.backends.base import GenRequest, GenResult, OnResult, Sampling
 
 RETRYABLE = {408, 409, 429, 500, 502, 503, 504}
+DEFAULT_REQUEST_TIMEOUT_S = 3600.0
 
 
 class ServerGone(Exception):
-    """The server refused connections even after retries."""
+    """The server refused connections, or kept timing out, even after retries."""
 
 
 class EndpointBackend:
@@ -32,29 +36,31 @@ class EndpointBackend:
         fallback_model: str | None = None,
         concurrency: int = 16,
         retries: int = 4,
-        timeout_s: float = 3600.0,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
         api_key_env: str = "OPENAI_API_KEY",
+        backoff_s: float = 1.0,
     ) -> None:
-        import httpx
-
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
-        headers = {}
+        self.headers = {}
         if os.environ.get(api_key_env):
-            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
-        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=10.0))
+            self.headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
         self.concurrency, self.retries = max(1, concurrency), retries
+        self.timeout_s, self.backoff_s = timeout_s, backoff_s
         self.model = model or self._first_model() or fallback_model or ""
-        self.failed = 0
-        self._lock = threading.Lock()
+
+    def _get_models(self):
+        import httpx
+
+        return httpx.get(f"{self.base_url}/models", headers=self.headers, timeout=10)
 
     def _first_model(self) -> str | None:
         """The server's first listed model; None when it lists none (e.g. `transformers serve`)."""
         import httpx
 
         try:
-            response = self.client.get(f"{self.base_url}/models", timeout=10)
+            response = self._get_models()
             response.raise_for_status()
             data = response.json().get("data") or []
             return data[0]["id"] if data else None
@@ -69,17 +75,15 @@ class EndpointBackend:
         import httpx
 
         try:
-            self.client.get(f"{self.base_url}/models", timeout=10)
+            self._get_models()
         except httpx.HTTPError as exc:
             raise BadInputError(
                 f"cannot reach an OpenAI-compatible server at {self.base_url} ({type(exc).__name__})",
                 "check --base-url and that the server is running",
             ) from exc
 
-    def _one(self, request: GenRequest, sampling: Sampling) -> GenResult:
-        import httpx
-
-        body = {
+    def _body(self, request: GenRequest, sampling: Sampling) -> dict:
+        return {
             "model": self.model,
             "messages": list(request.messages),
             "temperature": sampling.temperature,
@@ -88,49 +92,78 @@ class EndpointBackend:
             "seed": request.seed,
             "n": 1,
         }
-        delay, last = 1.0, ""
+
+    async def _post(self, session, body: dict) -> tuple[int, str]:
+        async with session.post(f"{self.base_url}/chat/completions", json=body) as response:
+            return response.status, await response.text()
+
+    async def _one(self, session, request: GenRequest, sampling: Sampling) -> GenResult:
+        import aiohttp
+
+        body = self._body(request, sampling)
+        delay, last, timeouts = self.backoff_s, "", 0
         for attempt in range(self.retries + 1):
             try:
-                response = self.client.post(f"{self.base_url}/chat/completions", json=body)
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                last = f"{type(exc).__name__}"
+                status, text = await self._post(session, body)
+            except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses
+                timeouts += 1
+                last = f"no answer within {self.timeout_s:g} s ({type(exc).__name__})"
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+                last = type(exc).__name__
                 if attempt == self.retries:
                     raise ServerGone(last) from exc
             else:
-                if response.status_code == 200:
-                    return _parse(response.json())
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-                if response.status_code not in RETRYABLE:
+                if status == 200:
+                    try:
+                        return _parse(json.loads(text))
+                    except ValueError:
+                        return GenResult("", "error", 0, f"malformed reply: {text[:200]}")
+                last = f"HTTP {status}: {text[:200]}"
+                if status not in RETRYABLE:
                     break
-            time.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            if attempt < self.retries:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        if timeouts == self.retries + 1:
+            raise ServerGone(f"{last}, {timeouts} times")
         return GenResult("", "error", 0, last)
 
-    def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
-        def run(request: GenRequest) -> None:
-            result = self._one(request, sampling)
-            if result.finish_reason == "error":
-                with self._lock:
-                    self.failed += 1
-            on_result(request, result)
+    async def _generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
+        import aiohttp
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = [pool.submit(run, r) for r in requests]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in done:
-                exc = future.exception()
-                if isinstance(exc, ServerGone):
-                    for other in pending:
-                        other.cancel()
-                    raise RuntimeFailure(
-                        f"the generation server at {self.base_url} stopped answering ({exc})",
-                        "answers so far are cached: run the same command again to resume",
-                    ) from exc
-                if exc is not None:
-                    raise exc
+        connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=self.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s, connect=min(10.0, self.timeout_s))
+        queue: asyncio.Queue[GenRequest] = asyncio.Queue()
+        for request in requests:  # in the caller's order (longest expected answers first)
+            queue.put_nowait(request)
+
+        async with aiohttp.ClientSession(headers=self.headers, timeout=timeout, connector=connector) as session:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    request = queue.get_nowait()
+                    on_result(request, await self._one(session, request, sampling))
+
+            workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(requests)))]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+
+    def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
+        try:
+            asyncio.run(self._generate(requests, sampling, on_result))
+        except ServerGone as exc:
+            raise RuntimeFailure(
+                f"the generation server at {self.base_url} stopped answering ({exc})",
+                "answers so far are cached: run the same command again to resume"
+                + ("" if "within" not in str(exc) else ", or raise --request-timeout"),
+            ) from exc
 
     def close(self) -> None:
-        self.client.close()
+        pass
 
 
 def _parse(payload: dict) -> GenResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.backends.base import Backend, Sampling
+from openrs_cli.eval.backends.base import Backend, BackendSettings, Sampling
 
 
 def choose_backend(kind: str, base_url: str | None, gpus: int) -> str:
@@ -20,35 +20,58 @@ def choose_backend(kind: str, base_url: str | None, gpus: int) -> str:
 
 
 def make_backend(
-    kind: str,
+    settings: BackendSettings,
     model: str,
     sampling: Sampling,
     log_dir: Path,
     *,
     revision: str | None = None,
-    base_url: str | None = None,
-    served_model_name: str | None = None,
-    concurrency: int = 64,
-    gpu_ids: list[int] | None = None,
-    port: int = 8011,
     seed: int = 42,
-    tensor_parallel: int = 1,
+    server_command: list[str] | None = None,
 ) -> Backend:
-    """A started backend for `kind` as `choose_backend` returned it (heavy imports happen here, not before)."""
-    if kind == "transformers":
-        from openrs_cli.eval.backends.hf import TransformersBackend
+    """A started backend as `settings` describe it (heavy imports happen here, not before).
+
+    The vllm backend runs `server_command` (the plan's) or builds one for `model`.
+    """
+    if settings.kind == "transformers":
+        from openrs_cli.eval.backends.transformers_backend import TransformersBackend
 
         return TransformersBackend(model, revision)
-    if kind == "endpoint":
+    if settings.kind == "endpoint":
         from openrs_cli.eval.backends.endpoint import EndpointBackend
 
-        backend = EndpointBackend(base_url or "", served_model_name, fallback_model=model, concurrency=concurrency)
+        backend = EndpointBackend(
+            settings.base_url or "",
+            settings.served_model_name,
+            fallback_model=model,
+            concurrency=settings.in_flight,
+            timeout_s=settings.request_timeout_s,
+            retries=settings.retries,
+        )
         backend.check()
         return backend
-    from openrs_cli.eval.backends.vllm_server import VllmBackend, served_name, server_command
-    from openrs_cli.hardware import visible_devices_env
+    from openrs_cli.eval.backends.vllm_server import SERVED_NAME, VllmBackend
+    from openrs_cli.eval.backends.vllm_server import server_command as build_command
 
-    gpu_ids = gpu_ids or []
-    name = served_name(model)
-    argv = server_command(model, len(gpu_ids), sampling, port, name, seed, revision, tensor_parallel)
-    return VllmBackend(argv, port, name, log_dir, env=visible_devices_env(gpu_ids))
+    argv = server_command or build_command(
+        model,
+        len(settings.gpu_ids),
+        sampling,
+        settings.port,
+        SERVED_NAME,
+        seed,
+        revision,
+        settings.tensor_parallel,
+        settings.max_num_seqs,
+        settings.max_model_len,
+    )
+    return VllmBackend(
+        argv,
+        settings.port,
+        SERVED_NAME,
+        log_dir,
+        env=settings.server_env,
+        concurrency=settings.in_flight,
+        request_timeout_s=settings.request_timeout_s,
+        retries=settings.retries,
+    )

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from openrs_cli.errors import RuntimeFailure
 from openrs_cli.eval.backends.base import GenRequest, OnResult, Sampling
 from openrs_cli.eval.backends.endpoint import EndpointBackend
-from openrs_cli.train.layout import ProcessSpec
-from openrs_cli.train.supervisor import http_ready, start_process, stop, wait_ready
+from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, wait_ready
 
 PROMPT_ROOM = 2048  # tokens kept for the prompt on top of max_new_tokens
+MAX_NUM_SEQS = 256  # vLLM's own default, stated so the client can keep every engine full
 
 
-def served_name(model: str) -> str:
-    return f"openrs-eval-{Path(model).name or 'model'}-{uuid.uuid4().hex[:8]}"
+# The server is openrs's own, on its own port: the name only has to match what the client asks for,
+# so the dry run and the real run show the same command.
+SERVED_NAME = "openrs-eval"
+
+
+def data_parallel_size(gpus: int, tensor_parallel: int = 1) -> int:
+    return max(1, gpus // max(1, tensor_parallel))
+
+
+def in_flight(gpus: int, tensor_parallel: int = 1, max_num_seqs: int = MAX_NUM_SEQS) -> int:
+    """Requests to keep in flight: every engine (data-parallel replica) batches max_num_seqs sequences.
+
+    >>> in_flight(8), in_flight(8, tensor_parallel=2), in_flight(1, max_num_seqs=64)
+    (2048, 1024, 64)
+    """
+    return data_parallel_size(gpus, tensor_parallel) * max_num_seqs
 
 
 def server_command(
@@ -27,8 +40,10 @@ def server_command(
     seed: int,
     revision: str | None = None,
     tensor_parallel: int = 1,
+    max_num_seqs: int = MAX_NUM_SEQS,
+    max_model_len: int | None = None,
 ) -> list[str]:
-    data_parallel = max(1, gpus // max(1, tensor_parallel))
+    data_parallel = data_parallel_size(gpus, tensor_parallel)
     argv = [
         "vllm",
         "serve",
@@ -44,7 +59,9 @@ def server_command(
         "--tensor-parallel-size",
         str(tensor_parallel),
         "--max-model-len",
-        str(sampling.max_new_tokens + PROMPT_ROOM),
+        str(max_model_len or sampling.max_new_tokens + PROMPT_ROOM),
+        "--max-num-seqs",
+        str(max_num_seqs),
         "--seed",
         str(seed),
         "--dtype",
@@ -67,6 +84,9 @@ class VllmBackend:
         log_dir: Path,
         ready_timeout_s: float = 1800,
         env: dict[str, str] | None = None,
+        concurrency: int = MAX_NUM_SEQS,
+        request_timeout_s: float = 3600.0,
+        retries: int = 4,
     ) -> None:
         self.proc = start_process(ProcessSpec("vllm", argv, env or {}, "vllm-serve.log"), log_dir)
         self.log = log_dir / "vllm-serve.log"
@@ -75,7 +95,13 @@ class VllmBackend:
         except BaseException:
             stop(self.proc)
             raise
-        self.endpoint = EndpointBackend(f"http://127.0.0.1:{port}/v1", model=name, concurrency=256)
+        self.endpoint = EndpointBackend(
+            f"http://127.0.0.1:{port}/v1",
+            model=name,
+            concurrency=concurrency,
+            timeout_s=request_timeout_s,
+            retries=retries,
+        )
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
         try:
@@ -87,10 +113,6 @@ class VllmBackend:
                     f"see {self.log}; answers so far are cached: run the same command again to resume",
                 ) from None
             raise
-
-    @property
-    def failed(self) -> int:
-        return self.endpoint.failed
 
     def close(self) -> None:
         self.endpoint.close()

@@ -1,4 +1,8 @@
-"""From `openrs train` options to a validated plan, then to running processes (or a dry run)."""
+"""From `openrs train` options to a validated `TrainPlan`: the config resolved, the layout sized to the
+GPUs, everything checked before any process starts. `train.runner` carries a plan out.
+
+    plan = plan_training(options)
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ from typing import Any
 
 import yaml
 
-from openrs_cli.atomic import write_text
+from openrs_cli.atomic import ensure_writable, write_text
 from openrs_cli.checkpoints import list_checkpoints
+from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import resolve_gpus
+from openrs_cli.localmodels import usable_model
+from openrs_cli.secrets import redact
 from openrs_cli.train import recipes
-from openrs_cli.train.layout import GENERATIONS, Plan, make_plan
+from openrs_cli.train.layout import GENERATIONS, TrainPlan, plan_layout
 
 CONFIG_NAME = "openrs_config.yaml"
 
@@ -39,6 +46,7 @@ class TrainOptions:
     main_process_port: int = 29500
     vllm_port: int = 8000
     resume: str = "auto"
+    force_cpu: bool = False
     planning_only: bool = False  # --dry-run or --slurm: plan for GPUs that may not be here
 
 
@@ -52,8 +60,12 @@ def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
         if opts.exp not in (1, 2, 3):
             raise BadInputError(f"unknown experiment {opts.exp}", "use --exp 1, 2 or 3 (the paper's experiments)")
         return recipes.load_recipe(f"exp{opts.exp}"), f"exp{opts.exp}"
-    name = opts.recipe or "smoke"
-    return recipes.load_recipe(name), name
+    if opts.recipe is None:
+        raise BadInputError(
+            "say what to train: --exp 1|2|3, --recipe NAME or --config FILE",
+            "see 'openrs train --list'; --recipe smoke is a few steps on CPU",
+        )
+    return recipes.load_recipe(opts.recipe), opts.recipe
 
 
 def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str], dict[str, str]]:
@@ -130,16 +142,20 @@ def resume_point(resume: str, output_dir: Path) -> Path | None:
     return path.resolve()
 
 
-def prepare(opts: TrainOptions) -> Plan:
+def plan_training(opts: TrainOptions) -> TrainPlan:
     """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
     from openrs_cli.train.dataset import check_columns
     from openrs_cli.train.validate import validate
 
+    at_least("--nodes", opts.nodes, 1)
+    at_least("--node-rank", opts.node_rank, 0)
+    within("--main-process-port", opts.main_process_port, 1, 65535)
+    within("--vllm-port", opts.vllm_port, 1, 65535)
     config, explicit, origins = resolve_config(opts)
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
     generation, generation_notes = choose_generation(opts.generation)
     output_dir = Path(config["output_dir"])
-    plan = make_plan(
+    plan = plan_layout(
         config,
         gpu_ids,
         output_dir / CONFIG_NAME,
@@ -154,6 +170,14 @@ def prepare(opts: TrainOptions) -> Plan:
     )
     plan.notes[:0] = notes + generation_notes
     plan.origins = {**origins, **dict.fromkeys(plan.plan_keys, "plan")}
+    if plan.layout == "cpu" and config.get("use_vllm") and not opts.planning_only:
+        if not opts.force_cpu:  # a recipe meant for vLLM on GPUs: days on a CPU
+            raise BadInputError(
+                f"{plan.config.get('recipe')} is a GPU recipe and no GPU is in use: on the CPU it would take days",
+                "use --recipe smoke for a CPU run, run on a GPU machine, or add --force-cpu to insist",
+            )
+        plan.notes.append("a full recipe on CPU (--force-cpu): expect days")
+
     plan.config = validate(plan.config, plan.training_processes)
     resume = resume_point(opts.resume, output_dir)
     plan.config["resume_from_checkpoint"] = str(resume) if resume else None
@@ -162,23 +186,27 @@ def prepare(opts: TrainOptions) -> Plan:
         stop = plan.config.get("stop_at_step")
         if stop is not None and checkpoint_step(resume) >= int(stop):
             plan.notes.append(f"{resume.name} is at stop_at_step {stop}: the run will end without training")
-    if not opts.planning_only:
+    if not opts.planning_only:  # cheapest checks first; the model may need a one-time conversion
         check_columns(
             str(plan.config["dataset_name"]),
             str(plan.config["dataset_prompt_column"]),
             str(plan.config["dataset_solution_column"]),
         )
-    if plan.layout == "cpu" and plan.config.get("recipe") not in ("smoke",) and not opts.planning_only:
-        plan.notes.append("a full recipe on CPU will take days; use --recipe smoke or a GPU machine")
+        ensure_writable(output_dir, "--output-dir")
+        model = str(plan.config["model_name_or_path"])
+        usable = usable_model(model, plan.config.get("model_revision"), "model", plan.notes.append)
+        plan.config["model_name_or_path"] = usable
     return plan
 
 
-def training_config(plan: Plan) -> dict[str, Any]:
+def training_config(plan: TrainPlan) -> dict[str, Any]:
     """What the training entry reads: the plan's config without openrs-only bookkeeping keys."""
     return {k: v for k, v in plan.config.items() if k != "recipe"}
 
 
-def write_config(plan: Plan) -> Path:
+def write_config(plan: TrainPlan) -> Path:
     path = Path(plan.config_path)
     header = f"# resolved by openrs from {plan.config.get('recipe')}; rerun: openrs train --config {path}\n"
-    return write_text(path, header + yaml.safe_dump(training_config(plan), sort_keys=False, allow_unicode=True))
+    # secrets stay in the environment (HF_TOKEN, WANDB_API_KEY): never in a file
+    config = redact(training_config(plan), drop=True)
+    return write_text(path, header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

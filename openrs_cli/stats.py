@@ -1,4 +1,7 @@
-"""Error bars with problems as the unit: k samples of one problem are not k independent draws."""
+"""Error bars with problems as the unit: k samples of one problem are not k independent draws.
+
+The one home of the 95% normal quantile every table, figure and card uses.
+"""
 
 from __future__ import annotations
 

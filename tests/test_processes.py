@@ -8,8 +8,7 @@ import time
 import pytest
 
 from openrs_cli.errors import RuntimeFailure
-from openrs_cli.train.layout import ProcessSpec
-from openrs_cli.train.supervisor import http_ready, run_together
+from openrs_cli.processes import ProcessSpec, http_ready, run_together
 
 PY = sys.executable
 SERVER = """

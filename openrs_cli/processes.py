@@ -1,7 +1,9 @@
-"""Start the vLLM server and the training processes together, watch them, stop them together.
+"""Child processes for train and eval: start, wait until ready, run together, stop together.
 
-If one dies the other is stopped; Ctrl-C stops both; the server's readiness is awaited with a
-clear timeout. Each child runs in its own process group so a stop reaches accelerate's workers too.
+A plan describes each child as a `ProcessSpec`; `run_together` starts the servers, waits for them
+with a clear timeout, starts the trainers, and stops everything when one dies or on Ctrl-C. Each
+child runs in its own process group (a stop reaches accelerate's workers too) and, on Linux, gets
+SIGTERM when openrs itself dies.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import RuntimeFailure
-from openrs_cli.train.layout import ProcessSpec
 
 POLL_S = 0.5
+
+
+@dataclass
+class ProcessSpec:
+    role: str  # "vllm" (a server) or "train"
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    log: str | None = None  # file name in the run's folder; None: the parent's stdout/stderr
 
 
 def http_ready(url: str) -> Callable[[], bool]:

@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
-from openrs_cli.report.rows import TASK_LABELS, Row, pct
-
-SECRET_WORDS = ("token", "secret", "password", "api_key")
+from openrs_cli.locations import looks_like_hub_id
+from openrs_cli.report.rows import TASK_LABELS, TableRow, pct
+from openrs_cli.secrets import redact
+from openrs_cli.stats import Z95
 
 
 def load_training_config(model_dir: Path) -> dict[str, Any]:
@@ -18,8 +19,8 @@ def load_training_config(model_dir: Path) -> dict[str, Any]:
         path = folder / "openrs_config.yaml"
         if path.is_file():
             data = yaml.safe_load(path.read_text()) or {}
-            # nothing secret goes into a public card, whatever a user put in their recipe
-            return {k: v for k, v in data.items() if not any(w in k.lower() for w in SECRET_WORDS)}
+            # nothing secret goes into a public card, at any depth, whatever a user put in their recipe
+            return redact(data)
     return {}
 
 
@@ -32,8 +33,19 @@ def base_model(model_dir: Path, config: dict[str, Any]) -> str | None:
     return None
 
 
-def _is_hub_id(value: str | None) -> bool:
-    return bool(value) and value.count("/") == 1 and not value.startswith((".", "/", "~"))
+def public(value: Any) -> Any:
+    """Local absolute paths replaced by their last part: a public card shows no one's folders.
+
+    >>> public({"model": "/home/me/runs/tiny", "data": ["~/x/train.jsonl", "org/name"], "lr": 1e-6})
+    {'model': '<local>/tiny', 'data': ['<local>/train.jsonl', 'org/name'], 'lr': 1e-06}
+    """
+    if isinstance(value, dict):
+        return {k: public(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(public(v) for v in value)
+    if isinstance(value, str) and value.startswith(("/", "~")) and "\n" not in value:
+        return f"<local>/{Path(value).name}"
+    return value
 
 
 def _hyper(c: dict[str, Any]) -> str:
@@ -44,10 +56,11 @@ def _hyper(c: dict[str, Any]) -> str:
     )
 
 
-def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: list[Row]) -> str:
+def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: list[TableRow]) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    base = base_model(model_dir, config)
+    config = public(config)
+    base = public(base_model(model_dir, config))
     dataset = str(config.get("dataset_name") or "")
     evals = []
     for row in results:
@@ -63,8 +76,8 @@ def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: l
                 )
             )
     data = ModelCardData(
-        base_model=base if _is_hub_id(base) else None,
-        datasets=[dataset] if _is_hub_id(dataset) else None,
+        base_model=base if looks_like_hub_id(base) else None,
+        datasets=[dataset] if looks_like_hub_id(dataset) else None,
         library_name="transformers",
         pipeline_tag="text-generation",
         tags=["openrs", "grpo", "trl", "math", "reasoning"],
@@ -110,9 +123,7 @@ def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: l
             for task, score in row.scores.items():
                 err = row.stderr.get(task)
                 ci = (
-                    f"{pct(max(0.0, score - 1.96 * err))}–{pct(min(1.0, score + 1.96 * err))}"
-                    if err is not None
-                    else "–"
+                    f"{pct(max(0.0, score - Z95 * err))}–{pct(min(1.0, score + Z95 * err))}" if err is not None else "–"
                 )
                 label, samples = TASK_LABELS.get(task, task), row.samples.get(task, "–")
                 body.append(f"| {row.name} | {label} | {pct(score)} | {ci} | {samples} |")

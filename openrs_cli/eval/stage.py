@@ -1,0 +1,280 @@
+"""Generate and score: the one stage every command that asks a model for answers goes through.
+
+`openrs eval` and `openrs data filter` both describe the answers they need as `Job`s; this stage
+takes what the cache already holds, starts a backend only when something is missing, caches each
+answer as it arrives, scores it with the paper's metric while generation goes on, and returns
+every job's answer and score (or the error that kept it from one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from openrs_cli.eval.backends.base import Backend, BackendSettings, GenRequest, GenResult, Sampling
+from openrs_cli.eval.backends.factory import choose_backend, make_backend
+from openrs_cli.eval.cache import AnswerCache, request_key
+from openrs_cli.eval.prompts import messages_for
+from openrs_cli.eval.scoring import Score, make_scorer
+from openrs_cli.progress import PlainProgress
+
+# What other stages (openrs data filter) use of eval: this module is eval's public face.
+__all__ = [
+    "Answer",
+    "AnswerCache",
+    "BackendSettings",
+    "Job",
+    "Sampling",
+    "StageResult",
+    "choose_backend",
+    "generate_and_score",
+    "make_backend",
+    "request_key",
+    "sample_seed",
+]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One answer wanted: a sample of a problem, with its cache key, golds and sampling seed."""
+
+    key: str
+    task: str
+    index: int
+    sample: int
+    question: str
+    golds: tuple[str, ...]
+    gold_type: str  # "expr" or "latex"
+    seed: int
+    messages: tuple = ()  # the chat sent; empty: the paper's prompt for `question`
+
+
+@dataclass
+class Answer:
+    job: Job
+    record: dict[str, Any]  # the cache record: text, finish_reason, completion_tokens
+    score: Score
+
+
+@dataclass
+class Throughput:
+    """What this run generated (cached answers excluded), for comparing runs and hardware."""
+
+    requests: int = 0
+    tokens: int = 0
+    seconds: float = 0.0  # from the first request sent to this group's last answer
+
+    def to_dict(self) -> dict[str, float]:
+        seconds = max(self.seconds, 1e-9)
+        return {
+            "generated_requests": self.requests,
+            "generated_tokens": self.tokens,
+            "generation_seconds": round(self.seconds, 3),
+            "tokens_per_second": round(self.tokens / seconds, 2) if self.requests else 0.0,
+            "requests_per_second": round(self.requests / seconds, 3) if self.requests else 0.0,
+        }
+
+
+@dataclass
+class StageResult:
+    answers: dict[str, Answer]  # by job key, in job order
+    failures: dict[str, str]  # job key -> the backend's error
+    generated: int  # answers generated in this run (the rest came from the cache)
+    throughput: dict[str, Throughput]  # by task, plus "all"
+
+
+def sample_seed(base: int, task: str, problem: str, sample: int) -> int:
+    """The sampling seed of one sample: from the run's seed, the task, the problem text and the sample
+    index only, so the same model gives the same answers in any folder or machine, and two models are
+    compared on common random numbers.
+
+    >>> sample_seed(42, "aime24", "What is 1+1?", 0) == sample_seed(42, "aime24", "What is 1+1?", 0)
+    True
+    >>> sample_seed(42, "aime24", "What is 1+1?", 0) != sample_seed(42, "aime24", "What is 1+1?", 1)
+    True
+    """
+    digest = hashlib.sha256(f"{base}|{task}|{problem}|{sample}".encode()).hexdigest()
+    return int(digest[:8], 16) % (2**31 - 1)
+
+
+class NullProgress:
+    """Progress that shows nothing (output redirected, or a caller that keeps its own)."""
+
+    def advance(self, task: str, tokens: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class BarProgress:
+    """A rich progress bar per task and overall, on a terminal."""
+
+    def __init__(self, totals: dict[str, int], done: dict[str, int]) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.tokens, self.start = 0, time.monotonic()
+        self.bar = Progress(
+            TextColumn("{task.description:14s}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.ids = {t: self.bar.add_task(t, total=n, completed=done.get(t, 0), rate="") for t, n in totals.items()}
+        self.overall = self.bar.add_task("overall", total=sum(totals.values()), completed=sum(done.values()), rate="")
+        self.bar.start()
+
+    def advance(self, task: str, tokens: int) -> None:
+        self.tokens += tokens
+        rate = f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s"
+        self.bar.update(self.ids[task], advance=1, rate=rate)
+        self.bar.update(self.overall, advance=1, rate=rate)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+class LineProgress:
+    """Piped or logged: a plain line every 30 s or 10% (answers done, tokens/s, time left)."""
+
+    def __init__(self, missing: int) -> None:
+        self.tokens, self.start = 0, time.monotonic()
+        self.plain = PlainProgress("answers generated", missing)
+
+    def advance(self, task: str, tokens: int) -> None:
+        self.tokens += tokens
+        self.plain.advance(extra=f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s")
+
+    def close(self) -> None:
+        pass
+
+
+def progress_for(jobs: list[Job], missing: list[Job]) -> BarProgress | LineProgress | NullProgress:
+    if not missing:
+        return NullProgress()
+    if not sys.stderr.isatty():
+        return LineProgress(len(missing))
+    totals: dict[str, int] = {}
+    for job in jobs:
+        totals[job.task] = totals.get(job.task, 0) + 1
+    pending: dict[str, int] = {}
+    for job in missing:
+        pending[job.task] = pending.get(job.task, 0) + 1
+    return BarProgress(totals, {t: n - pending.get(t, 0) for t, n in totals.items()})
+
+
+# Rough answer lengths (tokens) of R1-style 1.5B models per benchmark, used only to send the longest
+# first when the cache knows nothing better; the tail of a run is its longest answers.
+TYPICAL_TOKENS = {"aime24": 14000, "aime25": 14000, "olympiadbench": 9000, "amc23": 8000, "minerva": 6000}
+DEFAULT_TOKENS = 4000
+
+
+def longest_first(missing: list[Job], cache: AnswerCache, jobs: list[Job]) -> list[Job]:
+    """`missing` ordered by expected answer length, longest first: the cache's lengths for other samples
+    of the same problem when a rerun has them, else the benchmark's typical length."""
+    known: dict[tuple[str, int], list[int]] = {}
+    for job in jobs:
+        record = cache.get(job.key)
+        if record is not None and record.get("completion_tokens"):
+            known.setdefault((job.task, job.index), []).append(int(record["completion_tokens"]))
+
+    def expected(job: Job) -> float:
+        lengths = known.get((job.task, job.index))
+        return sum(lengths) / len(lengths) if lengths else TYPICAL_TOKENS.get(job.task, DEFAULT_TOKENS)
+
+    return sorted(missing, key=expected, reverse=True)  # stable: ties keep the plan's order
+
+
+def scoring_workers(requested: int, answers: int) -> int:
+    """0 means one per core (at most 16); a handful of answers is scored in-process (a cold pool costs more)."""
+    workers = requested or min(16, os.cpu_count() or 1)
+    return workers if answers > 8 else 1
+
+
+def generate_and_score(
+    jobs: list[Job],
+    cache: AnswerCache,
+    start_backend: Callable[[], Backend],
+    sampling: Sampling,
+    workers: int = 0,
+    say: Callable[[str], None] = lambda message: None,
+) -> StageResult:
+    """Every job's answer (cached or generated now) and its score; failed generations are reported."""
+    missing = longest_first([job for job in jobs if cache.get(job.key) is None], cache, jobs)
+    scorer = make_scorer(scoring_workers(workers, len(jobs)))
+    order: list[str] = []
+    lock = threading.Lock()
+    failures: dict[str, str] = {}
+    by_key = {job.key: job for job in jobs}
+
+    def score(job: Job, text: str) -> None:
+        with lock:
+            scorer.submit(text, list(job.golds), job.gold_type)
+            order.append(job.key)
+
+    for job in jobs:
+        if (record := cache.get(job.key)) is not None:
+            score(job, record["text"])
+    progress = progress_for(jobs, missing)
+
+    throughput: dict[str, Throughput] = {"all": Throughput()}
+    started = time.monotonic()
+
+    def on_result(request: GenRequest, result: GenResult) -> None:
+        job = by_key[request.key]
+        for name in ("all", job.task):
+            counted = throughput.setdefault(name, Throughput())
+            counted.requests += 1
+            counted.tokens += result.completion_tokens
+            counted.seconds = time.monotonic() - started
+        if result.finish_reason == "error":
+            failures[job.key] = result.error or "error"
+        else:
+            cache.put(
+                {
+                    "key": job.key,
+                    "task": job.task,
+                    "index": job.index,
+                    "sample": job.sample,
+                    "text": result.text,
+                    "finish_reason": result.finish_reason,
+                    "completion_tokens": result.completion_tokens,
+                }
+            )
+            score(job, result.text)
+        progress.advance(job.task, result.completion_tokens)
+
+    backend = None
+    try:
+        if missing:
+            backend = start_backend()
+            started = time.monotonic()  # generation time, not the server's start-up
+            requests = [
+                GenRequest(j.key, j.task, j.index, j.sample, j.messages or tuple(messages_for(j.question)), j.seed)
+                for j in missing
+            ]
+            backend.generate(requests, sampling, on_result)
+        scores = dict(zip(order, scorer.results(), strict=True))
+    except BaseException:
+        scorer.abort()
+        raise
+    finally:
+        progress.close()
+        if backend is not None:
+            for note in getattr(backend, "notes", []):
+                say(note)
+            backend.close()
+        scorer.close()
+    answers = {
+        key: Answer(by_key[key], cache.get(key), scores[key]) for key in by_key if key in scores and cache.get(key)
+    }
+    return StageResult(answers, failures, len(missing) - len(failures), throughput)

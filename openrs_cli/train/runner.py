@@ -1,0 +1,42 @@
+"""Carry out a training plan: write its resolved config, an sbatch script, or run its processes.
+
+Prints nothing itself: progress goes through the caller's `say`, failures raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from openrs_cli.errors import RuntimeFailure
+from openrs_cli.processes import http_ready, run_together
+from openrs_cli.train.layout import TrainPlan
+from openrs_cli.train.plan import write_config
+
+
+def write_slurm(plan: TrainPlan, slurm: Path) -> tuple[Path, Path]:
+    """Write the resolved config and an sbatch script that runs it; returns (script, config)."""
+    from openrs_cli.train.slurm import sbatch_script, write_sbatch
+
+    config_path = write_config(plan)
+    gpus_per_node = plan.gpus or 1
+    text = sbatch_script(plan, config_path, gpus_per_node, Path(plan.config["output_dir"]).name)
+    return write_sbatch(slurm, text), config_path
+
+
+def run_training(plan: TrainPlan, server_timeout: float, say: Callable[[str], None]) -> Path:
+    """Run the plan's processes to the end; returns the output folder, raises when training fails."""
+    for note in plan.notes:
+        say(note)
+    config_path = write_config(plan)
+    say(f"resolved config written to {config_path}")
+    ready = None
+    if plan.layout == "server":
+        port = plan.config.get("vllm_server_port", 8000)
+        ready = http_ready(f"http://127.0.0.1:{port}/health")
+    log_dir = Path(plan.config["output_dir"])
+    code = run_together(plan.processes, log_dir, ready, server_timeout, say=say)
+    if code:
+        raise RuntimeFailure(f"training exited with code {code}", f"see the log above; outputs in {log_dir}")
+    say(f"training finished; outputs in {log_dir}")
+    return log_dir

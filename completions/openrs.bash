@@ -2,11 +2,16 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "data"|"data bench"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "compare"|"data"|"data bench"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W "data demo doctor eval push report train --version --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "compare data demo doctor eval push report train --version --help -h" -- "$cur")) ;;
+        "compare")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "markdown json csv" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--against --results --format --resamples --seed --help -h" -- "$cur")) ;;
         "data")
             COMPREPLY=($(compgen -W "bench filter prepare --help -h" -- "$cur")) ;;
         "data bench")
@@ -19,15 +24,17 @@ _openrs() {
         "data prepare")
             COMPREPLY=($(compgen -W "--output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
         "demo")
-            COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --seed --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --learning-rate --seed --json --help -h" -- "$cur")) ;;
         "doctor")
             COMPREPLY=($(compgen -W "--json --offline --help -h" -- "$cur")) ;;
         "eval")
             case "$prev" in
                 --backend) COMPREPLY=($(compgen -W "auto vllm endpoint transformers" -- "$cur")); return ;;
                 --protocol) COMPREPLY=($(compgen -W "paper robust" -- "$cur")); return ;;
+                --truncated) COMPREPLY=($(compgen -W "require-boxed lighteval" -- "$cur")); return ;;
+                --scorer) COMPREPLY=($(compgen -W "lighteval math-verify-strict" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
         "push")
             COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
         "report")

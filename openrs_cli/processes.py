@@ -13,8 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,9 @@ class ProcessSpec:
 
 
 def http_ready(url: str) -> Callable[[], bool]:
+    import urllib.error
+    import urllib.request  # here, not at import: `openrs --help` loads this module
+
     def check() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:

@@ -1,5 +1,5 @@
 """Progress on long work: a rich bar on a terminal; piped or logged (Slurm, nohup), a plain line every
-30 seconds or 10% instead, as TRL/tqdm users expect in log files.
+30 seconds or 10% instead (after the first 5 seconds), as TRL/tqdm users expect in log files.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TypeVar
 T = TypeVar("T")
 EVERY_S = 30.0
 EVERY_FRACTION = 0.1
+QUIET_S = 5.0  # nothing is printed in the first seconds
 
 
 class PlainProgress:
@@ -36,6 +37,8 @@ class PlainProgress:
     def advance(self, n: int = 1, extra: str = "") -> None:
         self.done += n
         now = self.clock()
+        if now - self.start < QUIET_S:  # work that ends in seconds needs no progress lines
+            return
         step = max(1, int(self.total * EVERY_FRACTION))
         if self.done >= self.total or now - self.last_time >= EVERY_S or self.done - self.last_done >= step:
             self.last_time, self.last_done = now, self.done

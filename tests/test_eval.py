@@ -353,3 +353,80 @@ def test_max_new_tokens_is_capped_at_the_models_context_once(capsys, data_dir, t
     assert (stdout + err).count("capped at the model's context (400 tokens)") == 1
     rows = [json.loads(x) for x in (out / "cache.jsonl").read_text().splitlines()]
     assert all(r["completion_tokens"] <= 400 for r in rows)
+
+
+def batched_options(tiny_model, data_dir, out, limit):
+    from openrs_cli.eval.plan import EvalOptions
+
+    return EvalOptions(
+        model=str(tiny_model), tasks="aime24", backend="transformers", limit=limit, samples=2, max_new_tokens=12,
+        temperature=1.0, data_dir=data_dir / "bench", output_dir=out, batch_size=4, gpus="0",
+    )  # fmt: skip
+
+
+def test_batched_generation_resumes_to_the_uninterrupted_answers(monkeypatch, tiny_model, data_dir, tmp_path):
+    """Fixed chunks: a killed batched eval regenerates whole chunks and ends with the same answers."""
+    from openrs_cli.eval import runner
+    from openrs_cli.eval.backends import transformers_backend as hf
+    from openrs_cli.eval.plan import plan_eval
+
+    def opts(out):
+        return batched_options(tiny_model, data_dir, out, limit=3)
+
+    real = hf.TransformersBackend._batch
+    seen: list[int] = []
+
+    def interrupted(self, chunk, sampling, on_result):
+        seen.append(len(chunk))
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # killed before the second chunk
+        real(self, chunk, sampling, on_result)
+
+    monkeypatch.setattr(hf.TransformersBackend, "_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
+    monkeypatch.setattr(hf.TransformersBackend, "_batch", real)
+    assert seen == [4, 2]
+    runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
+    runner.run(plan_eval(opts(tmp_path / "fresh")), lambda _: None)
+
+    def answers(out):
+        return {
+            (r["index"], r["sample"]): r["text"]
+            for r in map(json.loads, (out / "cache.jsonl").read_text().splitlines())
+        }
+
+    assert answers(tmp_path / "killed") == answers(tmp_path / "fresh") and len(answers(tmp_path / "fresh")) == 6
+
+
+def test_a_chunk_cut_in_the_middle_is_generated_whole_again(monkeypatch, tiny_model, data_dir, tmp_path):
+    from openrs_cli.eval import runner
+    from openrs_cli.eval.backends import transformers_backend as hf
+    from openrs_cli.eval.plan import plan_eval
+
+    def opts(out):
+        return batched_options(tiny_model, data_dir, out, limit=2)
+
+    real = hf.TransformersBackend._batch
+
+    def cut(self, chunk, sampling, on_result):
+        done = []
+
+        def counted(request, result):
+            if len(done) == 2:
+                raise KeyboardInterrupt  # two of the chunk's four answers saved, then killed
+            done.append(request)
+            on_result(request, result)
+
+        real(self, chunk, sampling, counted)
+
+    monkeypatch.setattr(hf.TransformersBackend, "_batch", cut)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
+    monkeypatch.setattr(hf.TransformersBackend, "_batch", real)
+    assert len((tmp_path / "killed" / "cache.jsonl").read_text().splitlines()) == 2
+    (resumed,) = runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
+    (fresh,) = runner.run(plan_eval(opts(tmp_path / "fresh")), lambda _: None)
+
+    assert _answers(tmp_path / "killed") == _answers(tmp_path / "fresh")
+    assert resumed["tasks"]["aime24"]["n_samples"] == 4  # each answer scored once

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "openrs_cli"
 STAGES = {"train", "eval", "dataprep", "report", "push", "rewards"}
 FRONT = {"cli", "demo", "doctor", "__main__"}
 # what a stage may use of eval: its public stage and the benchmark definitions
-EVAL_PUBLIC = {"openrs_cli.eval.stage", "openrs_cli.eval.tasks"}
+EVAL_PUBLIC = {"openrs_cli.eval.stage", "openrs_cli.eval.tasks", "openrs_cli.eval.details"}
 ALLOWED = {("train", "rewards"), ("push", "report")}  # training scores with rewards; a model card holds a table
 
 

@@ -227,3 +227,27 @@ def test_qwen3_base_row_is_quoted_as_a_single_sample():
     data = json.loads((resources.files("openrs_cli.report") / "reference.json").read_text())
     (row,) = [r for r in data["rows"] if r["name"] == "Qwen3-1.7B"]
     assert row["samples"] == 1 and "eval_qwen3_orig.sh" in data["footnote"]
+
+
+def test_the_shipped_trl_field_table_matches_the_installed_trl():
+    """`openrs train --dry-run` reads TRL's fields from a table instead of importing TRL: it must be current."""
+    from openrs_cli.train.trl_table import TABLE, generate
+
+    shipped = json.loads((resources.files("openrs_cli.train") / TABLE).read_text())
+    assert shipped == json.loads(json.dumps(generate())), (
+        "run: python -m openrs_cli.train.trl_table openrs_cli/train/trl_fields.json"
+    )
+
+
+def test_a_dry_run_imports_neither_trl_nor_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from openrs_cli.cli.app import main\n"
+        "try: main(['train', '--exp', '3', '--gpus', '4', '--dry-run', '--json'])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in ('trl', 'torch', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

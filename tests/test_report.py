@@ -168,3 +168,21 @@ def test_bad_report_input(capsys, tmp_path, setup, args, needle):
         extra = ["--results", str(tmp_path / "nowhere")]
     result = invoke(capsys, "report", *extra, *args, "--no-figures", "--output-dir", str(tmp_path / "o"))
     assert_error(result, 2, needle)
+
+
+def test_costs_come_from_the_runs_own_step_times_and_gpus(capsys, tmp_path):
+    run = tmp_path / "run"
+    for step in (2, 4):
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+    history = [{"step": s, "step_time": 30.0, "loss": 0.1} for s in (1, 2, 3, 4)]
+    (run / "trainer_state.json").write_text(json.dumps({"log_history": history, "global_step": 4}))
+    (run / "openrs_plan.json").write_text(json.dumps({"layout": "server", "gpus": 4, "nodes": 1}))
+    args = ["report", "--train-dir", str(run), "--costs", "--no-figures", "--output-dir", str(tmp_path / "r")]
+    code, _, err = invoke(capsys, *args, "--price-per-gpu-hour", "2")
+    assert code == 0, err
+    # 4 GPUs x 30 s a step: 2 steps = 240 GPU-seconds = 0.0667 GPU-hours, at 2 per GPU-hour 0.13
+    assert "step 2: 0.067 GPU-hours, 0.13 at 2 per GPU-hour" in err and "step 4: 0.133 GPU-hours" in err
+    code, _, err = invoke(capsys, *args)  # no price: GPU-hours alone
+    assert code == 0 and "step 4: 0.133 GPU-hours" in err and "per GPU-hour" not in err
+    (run / "openrs_plan.json").unlink()
+    assert_error(invoke(capsys, *args), 2, "openrs_plan.json")

@@ -60,6 +60,8 @@ def test_cpu_run_trains_and_writes_checkpoints_and_config(uninterrupted, tiny_mo
     assert any(not torch.equal(before[k], after[k]) for k in before if k in after)
     config = (uninterrupted / "openrs_config.yaml").read_text()
     assert "use_cpu: true" in config and "vowel_share" in config
+    plan = json.loads((uninterrupted / "openrs_plan.json").read_text())  # what `report --costs` reads
+    assert (plan["layout"], plan["gpus"], plan["completions_per_step"]) == ("cpu", 0, 4)
 
 
 def test_killed_run_resumes_from_its_checkpoint_to_the_same_trace(train_args, uninterrupted, tmp_path):

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import data, demo, doctor, evaluate, push, report, train
+from openrs_cli.cli import compare, data, demo, doctor, evaluate, push, report, train
 from openrs_cli.errors import OpenrsError, interrupt_hint
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ app.add_typer(data.app, name="data")
 app.command("train")(train.train)
 app.command("eval")(evaluate.eval_command)
 app.command("report")(report.report)
+app.command("compare")(compare.compare)
 app.command("push")(push.push)
 
 

@@ -11,16 +11,24 @@ import typer
 
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
 from openrs_cli.eval.backends.base import BACKENDS
-from openrs_cli.eval.plan import PROTOCOLS
+from openrs_cli.eval.plan import PROTOCOLS, TRUNCATION_RULES
+from openrs_cli.eval.rescore import SCORERS
+from openrs_cli.eval.tasks import TASKS
 
 # Choices come from the lists the eval stage owns.
+Scorer = StrEnum("Scorer", {name: name for name in SCORERS})
+Truncated = StrEnum("Truncated", {name.replace("-", "_"): name for name in TRUNCATION_RULES})
 Backend = StrEnum("Backend", {name: name for name in BACKENDS})
 Protocol = StrEnum("Protocol", {name: name for name in PROTOCOLS})
 
 
 def eval_command(
-    model: Annotated[str, typer.Option("--model", help="Hub id, local model folder, or training output folder.")],
-    tasks: Annotated[str, typer.Option("--tasks", help="all (the paper's five) or names: aime24,math_500,...")] = "all",
+    model: Annotated[
+        str | None, typer.Option("--model", help="Hub id, local model folder, or training output folder.")
+    ] = None,
+    tasks: Annotated[
+        str, typer.Option("--tasks", help=f"all (the paper's five) or names, comma-separated: {', '.join(TASKS)}.")
+    ] = "all",
     backend: Annotated[
         Backend, typer.Option("--backend", help="auto: endpoint with --base-url, vllm with GPUs, else transformers.")
     ] = Backend.auto,
@@ -69,10 +77,37 @@ def eval_command(
     ] = None,
     scoring_workers: Annotated[int, typer.Option("--scoring-workers", help="Scoring processes (0: all cores).")] = 0,
     port: Annotated[int, typer.Option("--port", help="Port for the vLLM server openrs starts.")] = 8011,
+    truncated: Annotated[
+        Truncated,
+        typer.Option(
+            "--truncated",
+            help="An answer cut at the length limit: require-boxed (wrong unless boxed before the cut) "
+            "or lighteval (scored like any answer).",
+        ),
+    ] = Truncated.require_boxed,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", help="transformers backend: answers generated together (default 16 on GPU, 1 on CPU)."
+        ),
+    ] = None,
+    rescore: Annotated[
+        Path | None, typer.Option("--rescore", help="Score an eval folder's saved answers again; generate nothing.")
+    ] = None,
+    scorer: Annotated[
+        Scorer, typer.Option("--scorer", help="With --rescore: lighteval (the paper's) or math-verify-strict.")
+    ] = Scorer.lighteval,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model (or a training run's checkpoints) on the paper's maths benchmarks."""
+    if rescore is not None:
+        _rescore(rescore, scorer.value, json_out)
+        return
+    if model is None:
+        from openrs_cli.errors import BadInputError
+
+        raise BadInputError("missing option --model", "give a Hub id or a local model folder (or --rescore DIR)")
     from openrs_cli.eval.plan import EvalOptions, plan_eval
 
     opts = EvalOptions(
@@ -103,6 +138,8 @@ def eval_command(
         max_model_len=max_model_len,
         system_prompt=system_prompt,
         prompt_template=prompt_template,
+        truncated=truncated.value,
+        batch_size=batch_size,
         planning_only=dry_run,
     )
     plan = plan_eval(opts)
@@ -121,6 +158,23 @@ def eval_command(
     summaries = run(plan, say)
     if json_out:
         typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+
+
+def _rescore(folder: Path, scorer: str, json_out: bool) -> None:
+    from openrs_cli.eval.rescore import rescore
+
+    changes = rescore(folder, scorer)
+    if json_out:
+        typer.echo(json.dumps([c.to_dict() for c in changes], indent=2))
+        return
+    for change in changes:
+        typer.echo(
+            f"{change.task}: {change.answers} answers rescored with {scorer}: {len(change.up)} wrong -> right, "
+            f"{len(change.down)} right -> wrong; new results: {change.results_file}"
+        )
+        for label, examples in (("wrong -> right", change.up), ("right -> wrong", change.down)):
+            for example in examples[:3]:
+                typer.echo(f"  {label}: ...{example['answer_end'][-80:]!r}")
 
 
 def _print_plan(plan) -> None:

@@ -20,6 +20,7 @@ from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
 from openrs_cli.locations import locate
 
 PROTOCOLS = ("paper", "robust")
+TRUNCATION_RULES = ("require-boxed", "lighteval")  # how an answer cut at the length limit is scored
 
 
 @dataclass
@@ -51,6 +52,8 @@ class EvalOptions:
     max_model_len: int | None = None
     system_prompt: str | None = None
     prompt_template: Path | None = None  # a text file holding {question}
+    truncated: str = "require-boxed"  # how an answer cut at the length limit is scored
+    batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (measured fastest there)
     planning_only: bool = False
 
 
@@ -77,6 +80,7 @@ class EvalPlan:
     limit: int | None = None
     template: str = MATH_QUERY_TEMPLATE
     system_prompt: str | None = None
+    truncated: str = "require-boxed"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -96,11 +100,13 @@ class EvalPlan:
             "server_command": first_server,
             "server_env": self.backend.server_env if first_server else None,
             "in_flight": self.backend.in_flight,
+            "batch_size": self.backend.batch_size if self.backend.kind == "transformers" else None,
             "revision": self.revision,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "limit": self.limit,
             "prompt": "paper" if self.template == MATH_QUERY_TEMPLATE else "custom template",
             "system_prompt": self.system_prompt,
+            "truncated": self.truncated,
             "models": [
                 {
                     "path": m.path,
@@ -183,6 +189,8 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     at_least("--seed", opts.seed, 0)
     if opts.max_model_len is not None:
         at_least("--max-model-len", opts.max_model_len, 1)
+    if opts.batch_size is not None:
+        at_least("--batch-size", opts.batch_size, 1)
     if opts.data_dir is not None and not opts.data_dir.is_dir():
         raise BadInputError(f"--data-dir {opts.data_dir} is not a folder", "point it at a folder of benchmark files")
     if opts.base_url and opts.backend not in ("auto", "endpoint"):
@@ -228,6 +236,7 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         retries=opts.retries,
         max_num_seqs=opts.max_num_seqs,
         max_model_len=opts.max_model_len,
+        batch_size=opts.batch_size or (16 if gpu_ids and kind == "transformers" else 1),
     )
     return EvalPlan(
         backend,
@@ -242,5 +251,6 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         limit=opts.limit,
         template=load_template(opts.prompt_template) if opts.prompt_template else MATH_QUERY_TEMPLATE,
         system_prompt=opts.system_prompt or None,
+        truncated=opts.truncated,
         notes=notes,
     )

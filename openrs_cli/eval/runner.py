@@ -93,6 +93,7 @@ def task_result(
             {
                 "index": job.index,
                 "sample": job.sample,
+                "question": job.question,
                 "prompt": render(job.question, plan.template),
                 "answer": record["text"],
                 "finish_reason": record.get("finish_reason"),
@@ -158,7 +159,10 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
         )
 
     workers = plan.backend.scoring_workers
-    stage: StageResult = generate_and_score(jobs, cache, start_backend, plan.sampling, workers, say)
+    chunk = plan.backend.batch_size if plan.backend.kind == "transformers" else 1
+    stage: StageResult = generate_and_score(
+        jobs, cache, start_backend, plan.sampling, workers, say, plan.truncated, chunk
+    )
     stamp = timestamp()
     task_of = {job.key: job.task for job in jobs}
     summary_tasks: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import threading
 import time
@@ -194,6 +195,24 @@ def longest_first(missing: list[Job], cache: AnswerCache, jobs: list[Job]) -> li
     return sorted(missing, key=expected, reverse=True)  # stable: ties keep the plan's order
 
 
+_BOXED = re.compile(r"\\boxed\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+
+
+def truncation_rule(record: dict[str, Any], score: Score, rule: str) -> Score:
+    r"""An answer cut at the length limit counts only if a complete \boxed{} answer came before the cut
+    ("require-boxed"); lighteval scores it like any answer, often on its last number ("lighteval").
+
+    >>> cut = {"finish_reason": "length", "text": "so 2 + 2 = 4 and then 17"}
+    >>> truncation_rule(cut, Score(1.0, ["17"], ["17"]), "require-boxed").correct
+    0.0
+    >>> truncation_rule({**cut, "text": "so \\boxed{17} and more"}, Score(1.0, [], []), "require-boxed").correct
+    1.0
+    """
+    if rule == "lighteval" or record.get("finish_reason") != "length" or _BOXED.search(record.get("text") or ""):
+        return score
+    return Score(0.0, score.extracted_predictions, score.extracted_golds, score.timed_out)
+
+
 def scoring_workers(requested: int, answers: int) -> int:
     """0 means one per core (at most 16); a handful of answers is scored in-process (a cold pool costs more)."""
     workers = requested or min(16, os.cpu_count() or 1)
@@ -207,17 +226,33 @@ def generate_and_score(
     sampling: Sampling,
     workers: int = 0,
     say: Callable[[str], None] = lambda message: None,
+    truncated: str = "require-boxed",
+    chunk: int = 1,
 ) -> StageResult:
-    """Every job's answer (cached or generated now) and its score; failed generations are reported."""
-    missing = longest_first([job for job in jobs if cache.get(job.key) is None], cache, jobs)
+    """Every job's answer (cached or generated now) and its score; failed generations are reported.
+
+    With `chunk` > 1 (a batching in-process backend) jobs go in fixed chunks of the plan's order, and a chunk
+    with any answer missing is generated whole again, so a resumed run gets the answers an uninterrupted one
+    would (the rest of the chunk's answers come out the same and are not scored twice).
+    """
+    if chunk > 1:
+        chunks = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
+        missing = [j for c in chunks if any(cache.get(j.key) is None for j in c) for j in c]
+    else:
+        missing = longest_first([job for job in jobs if cache.get(job.key) is None], cache, jobs)
     scorer = make_scorer(scoring_workers(workers, len(jobs)))
     order: list[str] = []
     lock = threading.Lock()
     failures: dict[str, str] = {}
     by_key = {job.key: job for job in jobs}
 
+    scored: set[str] = set()
+
     def score(job: Job, text: str) -> None:
         with lock:
+            if job.key in scored:  # regenerated with its chunk: already scored from the cache
+                return
+            scored.add(job.key)
             scorer.submit(text, list(job.golds), job.gold_type)
             order.append(job.key)
 
@@ -238,6 +273,8 @@ def generate_and_score(
             counted.seconds = time.monotonic() - started
         if result.finish_reason == "error":
             failures[job.key] = result.error or "error"
+        elif job.key in scored:  # a cached answer regenerated with its chunk: kept as it was
+            pass
         else:
             cache.put(
                 {
@@ -275,6 +312,8 @@ def generate_and_score(
             backend.close()
         scorer.close()
     answers = {
-        key: Answer(by_key[key], cache.get(key), scores[key]) for key in by_key if key in scores and cache.get(key)
+        key: Answer(by_key[key], cache.get(key), truncation_rule(cache.get(key), scores[key], truncated))
+        for key in by_key
+        if key in scores and cache.get(key)
     }
     return StageResult(answers, failures, len(missing) - len(failures), throughput)

@@ -13,19 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.eval.details import task_name
 from openrs_cli.report.rows import TableRow
 
-ALIASES = {
-    "math500": "math_500",
-    "math": "math_500",
-    "aime_2024": "aime24",
-    "aime2024": "aime24",
-    "amc_23": "amc23",
-    "amc2023": "amc23",
-    "minerva_math": "minerva",
-    "olympiad_bench": "olympiadbench",
-    "aime_2025": "aime25",
-}
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)")
 _STEP = re.compile(r"(?:checkpoint-|step[-_]?|_)(\d+)$")
 
@@ -40,18 +30,6 @@ class Measurement:
     problems: int | None
     stamp: str
     path: Path
-
-
-def task_name(key: str) -> str:
-    """'custom|aime24|0' -> 'aime24'; strips suites, few-shot counts and 'openrs_' prefixes.
-
-    >>> task_name("custom|math_500|0"), task_name("lighteval|openrs_aime24|0"), task_name("olympiad_bench")
-    ('math_500', 'aime24', 'olympiadbench')
-    """
-    parts = [p for p in key.split("|") if p and not p.isdigit()]
-    name = parts[1] if len(parts) > 1 else parts[0]
-    name = name.split(":")[0].lower().removeprefix("openrs_").removeprefix("openrs-")
-    return ALIASES.get(name, name)
 
 
 def _metric(values: dict) -> tuple[float | None, float | None]:
@@ -201,6 +179,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
                     samples={t: m.samples for t, m in latest.items() if m.samples},
                     stderr={t: float(m.stderr) for t, m in latest.items() if isinstance(m.stderr, (int, float))},
                     files={t: str(m.path) for t, m in latest.items()},
+                    problems={t: m.problems for t, m in latest.items() if isinstance(m.problems, int)},
                 )
             )
     rows.sort(key=lambda r: (r.series or r.name, r.step or 0))

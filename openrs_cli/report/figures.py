@@ -10,7 +10,7 @@ from openrs_cli.atomic import write_bytes_via
 from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.errors import BadInputError
 from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, TableRow
-from openrs_cli.stats import Z95
+from openrs_cli.stats import Z95, wilson
 
 QUOTED, MEASURED, HIGHLIGHT = "#8da0cb", "#fc8d62", "#1b9e77"
 
@@ -114,6 +114,13 @@ def benchmark_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
                 bar.set_alpha(0)
             if row.source == "measured":
                 bar.set_hatch("//")
+        if row.source == "measured":  # 95% intervals: Wilson for one sample per problem, else from the stderr
+            low, high = zip(*[interval(row, t) for t in tasks], strict=True)
+            below = [y - lo for y, lo in zip(ys, low, strict=True)]
+            above = [hi - y for y, hi in zip(ys, high, strict=True)]
+            ax.errorbar(xs, ys, yerr=[below, above], fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
+            zero = [x for x, y, t in zip(xs, ys, tasks, strict=True) if y == 0 and row.percent(t) is not None]
+            ax.plot(zero, [0.6] * len(zero), marker="_", markersize=14, color=cmap(i % 20), linestyle="none")
     ax.set_xticks(range(len(tasks)), [TASK_LABELS.get(t, t) for t in tasks])
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
@@ -122,6 +129,19 @@ def benchmark_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
     paths = _save(fig, out_dir, "benchmarks")
     plt.close(fig)
     return paths
+
+
+def interval(row: TableRow, task: str) -> tuple[float, float]:
+    """A measured row's 95% interval for one task, in percent (0-100)."""
+    value = row.percent(task)
+    if value is None:
+        return 0.0, 0.0
+    problems = row.problems.get(task)
+    if row.samples.get(task, 1) == 1 and problems:
+        low, high = wilson(round(row.scores[task] * problems), problems)
+        return 100 * low, 100 * high
+    err = Z95 * row.stderr.get(task, 0.0) * 100
+    return max(0.0, value - err), min(100.0, value + err)
 
 
 def checkpoint_curves(rows: list[TableRow], out_dir: Path) -> list[Path]:
@@ -185,12 +205,19 @@ def training_history(train_dir: Path) -> list[dict]:
     return history
 
 
+def reward_keys(history: list[dict]) -> list[tuple[str, str]]:
+    """Each reward function's mean per step, as TRL logs it (`rewards/<name>/mean`)."""
+    names = sorted({k for h in history for k in h if k.startswith("rewards/") and k.endswith("/mean")})
+    return [(k, f"reward: {k.split('/')[1]}") for k in names]
+
+
 def training_curves(history: list[dict], name: str, out_dir: Path) -> list[Path]:
     plt = _plt()
+    keys = TRAIN_KEYS[:1] + reward_keys(history) + TRAIN_KEYS[1:]
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, len(TRAIN_KEYS), figsize=(4.4 * len(TRAIN_KEYS), 3.3), squeeze=False)
-    for ax, (key, label) in zip(axes[0], TRAIN_KEYS, strict=True):
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 3.3), squeeze=False)
+    for ax, (key, label) in zip(axes[0], keys, strict=True):
         pts = [(h["step"], h[key]) for h in history if key in h and "step" in h]
         if pts:
             ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 30 else None, color=HIGHLIGHT)

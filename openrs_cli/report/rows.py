@@ -45,6 +45,7 @@ class TableRow:
     quoted_average: float | None = None
     files: dict[str, str] = field(default_factory=dict)
     cost: float | None = None
+    problems: dict[str, int] = field(default_factory=dict)  # measured: problems per task
 
     def percent(self, task: str) -> float | None:
         value = self.scores.get(task)
@@ -99,3 +100,22 @@ def quoted_rows() -> tuple[list[TableRow], str]:
             )
         )
     return rows, data["footnote"]
+
+
+def slug(name: str) -> str:
+    """>>> slug("Open-RS3 (50 steps)"), slug("DeepSeek-R1-Distill-Qwen-1.5B")
+    ('open-rs3', 'deepseek-r1-distill-qwen-1.5b')
+    """
+    return name.split(" (")[0].strip().lower().replace(" ", "-")
+
+
+def quoted_row(name: str) -> tuple[str, dict[str, float]]:
+    """A quoted row of the paper's table by its name or slug (`open-rs3`), as (name, task -> percent)."""
+    rows, _ = quoted_rows()
+    for row in rows:
+        if name.lower() in (row.name.lower(), slug(row.name)):
+            return row.name, dict(row.scores)
+    from openrs_cli.errors import BadInputError
+
+    known = ", ".join(slug(r.name) for r in rows)
+    raise BadInputError(f"no quoted row '{name}'", f"choose from {known}")

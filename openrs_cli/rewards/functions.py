@@ -207,3 +207,36 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float | None]:
 
 
 reasoning_steps_reward.__name__ = "reasoning_steps"
+
+
+_BOXED = re.compile(r"\\boxed\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+
+
+def boxed_reward(completions, **kwargs) -> list[float | None]:
+    r"""1.0 when the completion gives a complete \boxed{...} answer (openrs's shaping for small models).
+
+    >>> boxed_reward([r"so \boxed{\frac{1}{2}}", "the answer is 4", r"\boxed{12"])
+    [1.0, 0.0, 0.0]
+    """
+    return [1.0 if _BOXED.search(answer_of(c)) else 0.0 for c in completions]
+
+
+boxed_reward.__name__ = "boxed"
+
+
+class TerminatedReward:
+    """1.0 when the completion ended on its own, before `max_len` tokens (openrs's shaping for small models:
+    a 135M model rambles to the limit; finishing is the first thing GRPO teaches it).
+
+    >>> TerminatedReward(4)(["a", "b"], completion_ids=[[1, 2, 3], [1, 2, 3, 4]])
+    [1.0, 0.0]
+    """
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+        self.__name__ = "terminated"
+
+    def __call__(self, completions, completion_ids=None, **kwargs) -> list[float | None]:
+        if completion_ids is None:
+            return [None] * len(completions)
+        return [1.0 if len(ids) < self.max_len else 0.0 for ids in completion_ids]

@@ -60,6 +60,11 @@ REWARDS: dict[str, tuple[Callable[[dict[str, Any]], f.Reward], str]] = {
         "n-gram repetition penalty (repetition_n_grams, repetition_max_penalty)",
     ),
     "reasoning_steps": (lambda o: f.reasoning_steps_reward, "step markers, full marks from three"),
+    "boxed": (lambda o: f.boxed_reward, "a complete \\boxed{} answer (openrs's shaping for small models)"),
+    "terminated": (
+        lambda o: f.TerminatedReward(int(o.get("max_completion_length") or 256)),
+        "the answer ended before max_completion_length (openrs's shaping for small models)",
+    ),
 }
 
 

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dataset = build_dataset(script_args, openrs_args, tokenizer)
-    rewards = build_rewards(list(openrs_args.reward_funcs), dataclasses.asdict(openrs_args))
+    options = {**dataclasses.asdict(openrs_args), "max_completion_length": training_args.max_completion_length}
+    rewards = build_rewards(list(openrs_args.reward_funcs), options)
 
     from trl import get_peft_config
 

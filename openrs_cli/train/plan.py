@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from openrs_cli.atomic import ensure_writable, write_text
+from openrs_cli.atomic import ensure_writable, write_json, write_text
 from openrs_cli.checkpoints import list_checkpoints
 from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
@@ -23,6 +23,7 @@ from openrs_cli.train import recipes
 from openrs_cli.train.layout import GENERATIONS, TrainPlan, plan_layout
 
 CONFIG_NAME = "openrs_config.yaml"
+PLAN_FILE = "openrs_plan.json"  # read by report/costs.py
 
 
 @dataclass
@@ -209,4 +210,7 @@ def write_config(plan: TrainPlan) -> Path:
     header = f"# resolved by openrs from {plan.config.get('recipe')}; rerun: openrs train --config {path}\n"
     # secrets stay in the environment (HF_TOKEN, WANDB_API_KEY): never in a file
     config = redact(training_config(plan), drop=True)
+    # the layout beside it: `openrs report --costs` reads the GPUs the run held from here
+    layout = {k: v for k, v in plan.to_json().items() if k not in ("config", "processes", "commands")}
+    write_json(path.parent / PLAN_FILE, layout)
     return write_text(path, header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

@@ -20,6 +20,21 @@ def _type_name(annotation: Any) -> str:
     return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
 
 
+def scalar_kind(annotation: Any) -> str | None:
+    """'int', 'float', 'bool' or 'str' for a plain (optionally None-able) scalar field, else None.
+
+    >>> scalar_kind(int), scalar_kind(float | None), scalar_kind(list[str]), scalar_kind(dict | str | None)
+    ('int', 'float', None, None)
+    """
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType | typing._UnionGenericAlias) and len(args) == 1:  # type: ignore[attr-defined]
+        annotation = args[0]
+    return annotation.__name__ if annotation in (int, float, bool, str) else None
+
+
 def _plain(value: Any) -> Any:
     """A default as JSON can hold it (enums by value, anything else exotic as text)."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -34,12 +49,14 @@ def _plain(value: Any) -> Any:
 def generate() -> dict[str, Any]:
     """Read the table off the installed TRL (heavy: imports TRL and transformers)."""
     import dataclasses
+    import typing
 
     import trl
     from trl import GRPOConfig, ModelConfig, ScriptArguments
 
     fields: dict[str, dict[str, Any]] = {}
     for cls in (GRPOConfig, ModelConfig, ScriptArguments):
+        hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if f.name in fields or not f.init:
                 continue
@@ -49,7 +66,8 @@ def generate() -> dict[str, Any]:
                 default = f.default_factory()
             else:
                 default = None
-            fields[f.name] = {"type": _type_name(f.type), "default": _plain(default), "class": cls.__name__}
+            spec = {"type": _type_name(f.type), "kind": scalar_kind(hints.get(f.name)), "default": _plain(default)}
+            fields[f.name] = {**spec, "class": cls.__name__}
     return {"trl_version": trl.__version__, "fields": fields}
 
 
@@ -65,6 +83,11 @@ def trl_version() -> str:
 def trl_fields() -> dict[str, str]:
     """Every field of TRL's GRPOConfig, ModelConfig and ScriptArguments, with its type as text."""
     return {name: spec["type"] for name, spec in _table()["fields"].items()}
+
+
+def trl_kinds() -> dict[str, str | None]:
+    """Every TRL field's scalar kind ('int', 'float', 'bool', 'str') or None for anything else."""
+    return {name: spec.get("kind") for name, spec in _table()["fields"].items()}
 
 
 def trl_default(name: str) -> Any:

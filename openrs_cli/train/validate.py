@@ -7,43 +7,38 @@ from typing import Any
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards.registry import REWARDS, is_known
 from openrs_cli.train.fields import LOSS_TYPES, openrs_types
-from openrs_cli.train.trl_table import trl_fields
+from openrs_cli.train.trl_table import scalar_kind, trl_kinds
 
 
-def _type_text(annotation: Any) -> str:
-    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+def field_kinds() -> dict[str, str | None]:
+    """Every recipe key's scalar kind ('int', 'float', 'bool', 'str'; None: left to TRL's parser)."""
+    return {**trl_kinds(), **{k: scalar_kind(v) for k, v in openrs_types().items()}}
 
 
-def field_types() -> dict[str, str]:
-    """Every recipe key's type as text: TRL's fields, then openrs's own."""
-    return {**trl_fields(), **{k: _type_text(v) for k, v in openrs_types().items()}}
-
-
-def _coerce(key: str, value: Any, type_name: str) -> Any:
-    """Coerce scalars to the field's simple type; leave anything complex to TRL's parser."""
-    if value is None:
-        return None
-    simple = type_name.replace(" ", "").replace("|None", "").replace("None|", "")
+def _coerce(key: str, value: Any, kind: str | None) -> Any:
+    """Coerce a scalar to its field's kind; anything complex is left to TRL's parser."""
+    if value is None or kind is None:
+        return value
     try:
-        if simple == "bool" and not isinstance(value, bool):
+        if kind == "bool" and not isinstance(value, bool):
             raise ValueError
-        if simple == "int":
+        if kind == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
             return int(value)
-        if simple == "float" and not isinstance(value, bool):
+        if kind == "float" and not isinstance(value, bool):
             return float(value)
-        if simple == "str" and isinstance(value, (dict, list)):
+        if kind == "str" and isinstance(value, (dict, list)):
             raise ValueError
     except (TypeError, ValueError):
-        raise BadInputError(f"'{key}' must be {simple}, got {value!r}", "fix the recipe or the --set value") from None
+        raise BadInputError(f"'{key}' must be {kind}, got {value!r}", "fix the recipe or the --set value") from None
     return value
 
 
 def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     """Return the config with scalars coerced; raise BadInputError naming the first problem."""
-    types = field_types()
-    out = {k: _coerce(k, v, types[k]) if k in types else v for k, v in config.items()}
+    kinds = field_kinds()
+    out = {k: _coerce(k, v, kinds.get(k)) for k, v in config.items()}
     if not out.get("model_name_or_path"):
         raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")
     if not out.get("dataset_name"):

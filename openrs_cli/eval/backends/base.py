@@ -32,6 +32,7 @@ class BackendSettings:
     retries: int = 4  # per request, with backoff from 1 s
     max_num_seqs: int = 256  # sequences each vLLM engine batches (vLLM's default)
     max_model_len: int | None = None  # vLLM's context; None: max_new_tokens + room for the prompt
+    batch_size: int = 1  # transformers backend: requests generated together (fixed chunks)
 
     @property
     def in_flight(self) -> int:

@@ -36,7 +36,7 @@ def make_backend(
     if settings.kind == "transformers":
         from openrs_cli.eval.backends.transformers_backend import TransformersBackend
 
-        return TransformersBackend(model, revision)
+        return TransformersBackend(model, revision, batch_size=settings.batch_size)
     if settings.kind == "endpoint":
         from openrs_cli.eval.backends.endpoint import EndpointBackend
 

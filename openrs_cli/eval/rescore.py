@@ -1,0 +1,158 @@
+"""`openrs eval --rescore DIR`: score the answers an eval saved again, without generating anything.
+
+Reads openrs details (`details_<task>_<stamp>.jsonl`) and lighteval details (`details_<suite>|<task>|<n>_<stamp>
+.parquet`); writes a new results file and details per task beside the old ones (never over them), and reports
+how many verdicts changed each way, with examples.
+
+Scorers: `lighteval` (the paper's extractive match, as `openrs eval` scores) and `math-verify-strict`
+(math-verify's own parse and strict verify, with its default extraction, where the two can differ).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openrs_cli.errors import BadInputError
+from openrs_cli.eval.results import lighteval_results, timestamp, write_task
+from openrs_cli.eval.tasks import TASKS, Task
+from openrs_cli.stats import task_stats
+
+SCORERS = ("lighteval", "math-verify-strict")
+
+
+@dataclass
+class Changed:
+    task: str
+    up: list[dict] = field(default_factory=list)  # wrong before, right now
+    down: list[dict] = field(default_factory=list)
+    answers: int = 0
+    results_file: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "answers": self.answers,
+            "wrong_to_right": len(self.up),
+            "right_to_wrong": len(self.down),
+            "examples_wrong_to_right": self.up[:3],
+            "examples_right_to_wrong": self.down[:3],
+            "results_file": self.results_file,
+        }
+
+
+def strict_score(prediction: str, golds: list[str], gold_type: str) -> float:
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    target = [ExprExtractionConfig()] if gold_type == "expr" else [LatexExtractionConfig()]
+    predicted = parse(prediction)
+    return float(any(verify(parse(gold, extraction_config=target), predicted, strict=True) for gold in golds))
+
+
+def score(prediction: str, golds: list[str], gold_type: str, scorer: str) -> float:
+    if scorer == "math-verify-strict":
+        return strict_score(prediction, golds, gold_type)
+    from openrs_cli.eval.scoring import score_answer
+
+    return score_answer(prediction, golds, gold_type).correct
+
+
+@dataclass
+class Answer:
+    problem: str  # key
+    sample: int
+    text: str
+    golds: list[str]
+    old: float
+    row: dict  # the original detail row (openrs) or a reconstructed one (lighteval)
+
+
+def read_answers(path: Path) -> list[Answer]:
+    from openrs_cli.eval.details import details_rows, problem_key
+
+    answers = []
+    for i, row in enumerate(details_rows(path)):
+        if isinstance(row, dict) and "answer" in row and "gold" in row:  # openrs
+            question = str(row.get("question") or row.get("prompt") or row.get("index", i))
+            golds = row["gold"] if isinstance(row["gold"], list) else [row["gold"]]
+            answers.append(
+                Answer(
+                    problem_key(question),
+                    int(row.get("sample", 0)),
+                    str(row["answer"]),
+                    golds,
+                    float(row.get("correct", 0)),
+                    row,
+                )
+            )
+        elif isinstance(row, dict) and isinstance(row.get("doc"), dict):  # lighteval
+            doc, response = row["doc"], row.get("model_response") or {}
+            choices = list(doc.get("choices") or [])
+            gold_index = doc.get("gold_index")
+            indices = gold_index if isinstance(gold_index, list) else [gold_index or 0]
+            golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
+            metric = row.get("metric") or {}
+            old = next((float(v) for k, v in metric.items() if "extractive_match" in k), 0.0)
+            for j, text in enumerate(response.get("text") or []):
+                base = {"index": i, "sample": j, "question": doc.get("query", ""), "prompt": doc.get("query", "")}
+                answers.append(Answer(problem_key(str(doc.get("query", i))), j, str(text), golds, old, base))
+        else:
+            raise BadInputError(f"{path} row {i} holds no answer and gold", "rescoring needs an eval's details files")
+    if not answers:
+        raise BadInputError(f"{path} holds no answers", "rescoring needs an eval's details files")
+    return answers
+
+
+def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
+    """Score every saved answer under `folder` again; write the new results beside the old."""
+    from openrs_cli.eval.details import newest_by_task
+
+    if scorer not in SCORERS:
+        raise BadInputError(f"unknown scorer '{scorer}'", f"choose from {', '.join(SCORERS)}")
+    if not folder.is_dir():
+        raise BadInputError(f"--rescore {folder} is not a folder", "give an eval output folder")
+    files = [p for p in folder.rglob("details_*") if p.is_file() and p.suffix in (".jsonl", ".parquet")]
+    if not files:
+        has_results = any(folder.rglob("results_*.json"))
+        raise BadInputError(
+            f"{folder} has {'result files but ' if has_results else ''}no details files with the answers",
+            "rescoring needs the answers: evaluate with openrs or lighteval, which keep them in details/",
+        )
+    model = _model_name(folder)
+    stamp = timestamp()
+    out = []
+    for task_name, path in newest_by_task(files).items():
+        task = TASKS.get(task_name) or Task(task_name, task_name, "test", "problem", "answer", "latex", (task_name,), 1)
+        changed = Changed(task_name)
+        per_problem: dict[str, list[float]] = {}
+        details = []
+        started = time.time()
+        for answer in read_answers(path):
+            new = score(answer.text, answer.golds, task.gold_type, scorer)
+            per_problem.setdefault(answer.problem, []).append(new)
+            example = {"question": str(answer.row.get("question", ""))[:200], "answer_end": answer.text[-200:]}
+            if new > answer.old:
+                changed.up.append(example)
+            elif new < answer.old:
+                changed.down.append(example)
+            changed.answers += 1
+            details.append({**answer.row, "answer": answer.text, "gold": answer.golds, "correct": new})
+        stats = task_stats(list(per_problem.values()))
+        extra = {"rescored_from": str(path), "scorer": scorer, "backend": "rescore"}
+        result = lighteval_results(task, stats, model, None, {}, started, time.time(), extra)
+        changed.results_file = str(write_task(folder, model, task, result, details, stamp))
+        out.append(changed)
+    return out
+
+
+def _model_name(folder: Path) -> str:
+    summary = folder / "summary.json"
+    if summary.is_file():
+        try:
+            return str(json.loads(summary.read_text()).get("name") or folder.name)
+        except (OSError, ValueError):
+            pass
+    return folder.name

@@ -1,0 +1,187 @@
+"""`openrs compare`: is B really better than A? Per task and over the average, with a paired test where the
+per-problem answers exist and an unpaired one from accuracies and standard errors where they do not.
+
+Paired: a bootstrap over the problems both sides answered (each problem's samples resampled too, sample j of
+A paired with sample j of B, which share a seed). Unpaired: B - A with a normal interval from the two standard
+errors. Problems present on one side only are counted and left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from openrs_cli.eval.tasks import PAPER_TASKS
+from openrs_cli.report.evidence import Side, TaskEvidence
+from openrs_cli.stats import Z95, bootstrap_interval, paired_bootstrap, unpaired_normal
+
+FORMATS = ("markdown", "json", "csv")
+
+
+@dataclass
+class ComparisonRow:
+    task: str
+    a: float  # percent
+    b: float
+    difference: float  # b - a, points
+    ci95_low: float | None
+    ci95_high: float | None
+    p_value: float | None
+    paired: bool
+    n_problems: int
+    a_name: str = ""
+    b_name: str = ""
+    flips_up: int | None = None  # problems wrong in A and right in B (by majority of samples)
+    flips_down: int | None = None
+    only_in_a: int = 0
+    only_in_b: int = 0
+    inside_a_interval: bool | None = None  # --against: does the quoted number lie in A's 95% interval?
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100 * x, 2)
+
+
+def compare_task(task: str, a: TaskEvidence, b: TaskEvidence, resamples: int, seed: int) -> tuple[ComparisonRow, list]:
+    if a.paired and b.paired:
+        common = sorted(set(a.problems) & set(b.problems))
+        if common:
+            sa, sb = [a.problems[k] for k in common], [b.problems[k] for k in common]
+            boot, observed, p = paired_bootstrap(sa, sb, resamples, seed)
+            boot_sorted = sorted(boot)
+            low, high = boot_sorted[int(0.025 * len(boot))], boot_sorted[min(len(boot) - 1, int(0.975 * len(boot)))]
+            majority = [(sum(x) / len(x) > 0.5, sum(y) / len(y) > 0.5) for x, y in zip(sa, sb, strict=True)]
+            mean_a = sum(sum(x) / len(x) for x in sa) / len(sa)
+            row = ComparisonRow(
+                task,
+                _pct(mean_a),
+                _pct(mean_a + observed),
+                _pct(observed),
+                _pct(low),
+                _pct(high),
+                round(p, 4),
+                True,
+                len(common),
+                flips_up=sum(1 for x, y in majority if y and not x),
+                flips_down=sum(1 for x, y in majority if x and not y),
+                only_in_a=len(set(a.problems) - set(b.problems)),
+                only_in_b=len(set(b.problems) - set(a.problems)),
+            )
+            return row, boot
+    se_a, se_b = a.stderr or 0.0, b.stderr or 0.0
+    low, high, p = unpaired_normal(a.accuracy, se_a, b.accuracy, se_b)
+    n = max(len(a.problems), len(b.problems))
+    row = ComparisonRow(
+        task, _pct(a.accuracy), _pct(b.accuracy), _pct(b.accuracy - a.accuracy), _pct(low), _pct(high),
+        round(p, 4), False, n,
+    )  # fmt: skip
+    return row, []
+
+
+def compare(a: Side, b: Side, resamples: int = 10_000, seed: int = 0) -> list[ComparisonRow]:
+    """One row per task both sides have, then `average` over them (the five paper tasks when all are there)."""
+    rows, boots = [], []
+    for task in [t for t in a.tasks if t in b.tasks]:
+        row, boot = compare_task(task, a.tasks[task], b.tasks[task], resamples, seed)
+        row.a_name, row.b_name = a.name, b.name
+        rows.append(row)
+        boots.append(boot)
+    if len(rows) > 1:
+        rows.append(_average(rows, boots, a.name, b.name))
+    return rows
+
+
+def _average(rows: list[ComparisonRow], boots: list[list[float]], a_name: str, b_name: str) -> ComparisonRow:
+    paper = [i for i, r in enumerate(rows) if r.task in PAPER_TASKS]
+    chosen = paper if len(paper) == len(PAPER_TASKS) else list(range(len(rows)))
+    picked = [rows[i] for i in chosen]
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    a, b = mean([r.a for r in picked]), mean([r.b for r in picked])
+    if all(r.paired for r in picked):
+        series = [mean([boots[i][j] for i in chosen]) for j in range(min(len(boots[i]) for i in chosen))]
+        series.sort()
+        low, high = series[int(0.025 * len(series))], series[min(len(series) - 1, int(0.975 * len(series)))]
+        p = min(1.0, 2 * min(sum(x <= 0 for x in series), sum(x >= 0 for x in series)) / len(series))
+        low, high = _pct(low), _pct(high)
+    else:  # independent tasks: the average's standard error from each task's interval
+        se = (sum(((r.ci95_high - r.ci95_low) / (2 * Z95)) ** 2 for r in picked) ** 0.5) / len(picked)
+        diff = b - a
+        low, high = diff - Z95 * se, diff + Z95 * se
+        p = math.erfc(abs(diff) / se / math.sqrt(2)) if se else float(diff == 0)
+    return ComparisonRow(
+        "average", round(a, 2), round(b, 2), round(b - a, 2), low, high, round(p, 4),
+        all(r.paired for r in picked), sum(r.n_problems for r in picked), a_name, b_name,
+    )  # fmt: skip
+
+
+def against_quoted(a: Side, quoted: dict[str, float], label: str, resamples: int, seed: int) -> list[ComparisonRow]:
+    """A's interval per task, and whether the quoted (paper) number lies inside it."""
+    rows = []
+    for task, evidence in a.tasks.items():
+        if task not in quoted:
+            continue
+        if evidence.paired:
+            low, high = bootstrap_interval(list(evidence.problems.values()), resamples, seed)
+        else:
+            se = evidence.stderr or 0.0
+            low, high = evidence.accuracy - Z95 * se, evidence.accuracy + Z95 * se
+        paper = quoted[task]
+        rows.append(
+            ComparisonRow(
+                task, _pct(evidence.accuracy), paper, round(paper - 100 * evidence.accuracy, 2), _pct(low), _pct(high),
+                None, evidence.paired, len(evidence.problems), a.name, label,
+                inside_a_interval=_pct(low) <= paper <= _pct(high),
+            )
+        )  # fmt: skip
+    return rows
+
+
+def render(rows: list[ComparisonRow], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([r.to_dict() for r in rows], indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].to_dict()) if rows else ["task"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.to_dict())
+        return buffer.getvalue()
+    lines = []
+    for pair in dict.fromkeys((r.a_name, r.b_name) for r in rows):
+        group = [r for r in rows if (r.a_name, r.b_name) == pair]
+        lines += [f"### {pair[1]} vs {pair[0]}", ""]
+        against = group[0].inside_a_interval is not None
+        header = "| task | A % | B % | B - A | 95% CI | p | test | problems | flips (up/down) |"
+        if against:
+            header = "| task | A % | quoted % | quoted - A | A's 95% CI | quoted inside A's interval |"
+        lines += [header, "|" + "---|" * (header.count("|") - 1)]
+        for r in group:
+            ci = "–" if r.ci95_low is None else f"{r.ci95_low:+.1f} to {r.ci95_high:+.1f}"
+            if against:
+                ci = f"{r.ci95_low:.1f}-{r.ci95_high:.1f}"
+                lines.append(
+                    f"| {r.task} | {r.a:.1f} | {r.b:.1f} | {r.difference:+.1f} | {ci} | {r.inside_a_interval} |"
+                )
+                continue
+            flips = "–" if r.flips_up is None else f"{r.flips_up}/{r.flips_down}"
+            test = "paired" if r.paired else "unpaired"
+            p = "–" if r.p_value is None else f"{r.p_value:.3g}"
+            lines.append(
+                f"| {r.task} | {r.a:.1f} | {r.b:.1f} | {r.difference:+.1f} | {ci} | {p} | {test} | {r.n_problems} "
+                f"| {flips} |"
+            )
+        unpaired = [r.task for r in group if not r.paired]
+        if unpaired and not against:
+            lines.append(f"\nUnpaired (no per-problem answers on one side): {', '.join(unpaired)}.")
+        skipped = sum(r.only_in_a + r.only_in_b for r in group)
+        if skipped:
+            lines.append(f"\n{skipped} problem(s) answered on one side only were left out.")
+        lines.append("")
+    return "\n".join(lines)

@@ -55,6 +55,12 @@ def test_throughput_is_recorded_per_task_and_in_the_summary(capsys, data_dir, tm
     assert aime["generated_tokens"] == 150 and aime["tokens_per_second"] > 0
     result = json.loads(next((tmp_path / "o" / "results").rglob("results_aime24_*.json")).read_text())
     assert result["openrs"]["throughput"]["generated_requests"] == 3
+    code, out, err = invoke(capsys, "report", str(tmp_path / "o"), "--no-quoted", "--no-figures", "--output-dir",
+                            str(tmp_path / "r"))  # fmt: skip
+    assert code == 0, err
+    assert "Generation speed" in out and "aime24:" in out and "tokens/s" in out
+    rows = json.loads((tmp_path / "r" / "table.json").read_text())
+    assert rows[0]["throughput"]["aime24"]["generated_tokens"] == 150
 
 
 def test_a_server_failing_every_request_writes_no_score(capsys, data_dir, tmp_path):

@@ -104,3 +104,24 @@ def test_lora_through_trls_model_config_trains_an_adapter_on_cpu(tiny_model, tmp
     assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"q_proj", "v_proj"}
     assert (out / "adapter_model.safetensors").stat().st_size > 0
     assert not (out / "model.safetensors").exists()  # an adapter, not a full copy of the model
+
+
+def test_generation_with_transformers_trains_on_cpu_and_plans_every_gpu_as_a_rank(capsys, tiny_model, tmp_path):
+    """`--generation transformers`: no vLLM anywhere; on GPUs every one is a training rank (planned here with
+    four), and the same entry and TRL generation path train for real on the CPU."""
+    from tests.cli_helpers import invoke
+
+    code, out, err = invoke(
+        capsys, "train", "--exp", "3", "--gpus", "4", "--generation", "transformers", "--dry-run", "--json"
+    )
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["layout"] == "transformers" and plan["training_processes"] == 4 and plan["vllm_gpus"] == []
+    assert plan["config"]["use_vllm"] is False and plan["completions_per_step"] == 72
+    assert any("several times longer" in note for note in plan["notes"])
+    out_dir = tmp_path / "run"
+    args = smoke_train_args(tiny_model, out_dir, "max_completion_length=16", "max_steps=2", "save_steps=2")
+    result = run_openrs(*args, "--generation", "transformers")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "use_vllm: false" in (out_dir / "openrs_config.yaml").read_text()
+    assert (out_dir / "checkpoint-2" / "trainer_state.json").is_file()

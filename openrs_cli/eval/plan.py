@@ -53,7 +53,7 @@ class EvalOptions:
     system_prompt: str | None = None
     prompt_template: Path | None = None  # a text file holding {question}
     truncated: str = "require-boxed"  # how an answer cut at the length limit is scored
-    batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (measured fastest there)
+    batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (one seed per answer)
     planning_only: bool = False
 
 

@@ -30,6 +30,7 @@ class Measurement:
     problems: int | None
     stamp: str
     path: Path
+    throughput: dict | None = None  # openrs summaries: generated tokens, seconds, tokens/s, requests/s
 
 
 def _metric(values: dict) -> tuple[float | None, float | None]:
@@ -93,6 +94,7 @@ def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Mea
                     stats.get("n_problems"),
                     stamp,
                     path,
+                    stats.get("throughput") if isinstance(stats.get("throughput"), dict) else None,
                 )
             )
     return out
@@ -180,6 +182,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
                     stderr={t: float(m.stderr) for t, m in latest.items() if isinstance(m.stderr, (int, float))},
                     files={t: str(m.path) for t, m in latest.items()},
                     problems={t: m.problems for t, m in latest.items() if isinstance(m.problems, int)},
+                    throughput={t: m.throughput for t, m in latest.items() if m.throughput},
                 )
             )
     rows.sort(key=lambda r: (r.series or r.name, r.step or 0))

@@ -46,6 +46,7 @@ class TableRow:
     files: dict[str, str] = field(default_factory=dict)
     cost: float | None = None
     problems: dict[str, int] = field(default_factory=dict)  # measured: problems per task
+    throughput: dict[str, dict] = field(default_factory=dict)  # measured by openrs: generation speed per task
 
     def percent(self, task: str) -> float | None:
         value = self.scores.get(task)
@@ -77,6 +78,7 @@ class TableRow:
             "samples": dict(self.samples),
             "stderr": {t: pct(v) for t, v in self.stderr.items()},
             "cost": self.cost,
+            "throughput": dict(self.throughput),
             "files": dict(self.files),
         }
 

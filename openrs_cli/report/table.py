@@ -49,6 +49,14 @@ def markdown(rows: list[TableRow], footnote: str, costs: bool) -> str:
     if any(r.source == "measured" for r in rows):
         rest = "; the rest are quoted" if quoted else ""
         notes.append(f"* measured here from result files{rest}. Avg: the five paper benchmarks only.")
+    speeds = [
+        f"{r.name} {t}: {s['tokens_per_second']:.0f} tokens/s, {s['requests_per_second']:.2f} answers/s"
+        for r in rows
+        for t, s in r.throughput.items()
+        if s.get("generated_requests")
+    ]
+    if speeds:
+        notes.append("Generation speed (answers generated in that run): " + "; ".join(speeds) + ".")
     return "\n".join(lines) + "\n\n" + "\n".join(f"_{n}_" for n in notes) + "\n"
 
 

@@ -1,6 +1,6 @@
 """In-process generation with transformers (CPU or one GPU), for small models and tests.
 
-One request at a time by default (on CPU that measured fastest, and each sample has its own seed). With
+One request at a time by default (each sample with its own seed). With
 `batch_size` > 1 (on a GPU), requests are generated in batches of that many, left-padded, seeded by each
 batch's first request: the caller sends whole, fixed chunks, so a resumed run regenerates whole chunks and
 gets the same answers as an uninterrupted one.

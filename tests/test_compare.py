@@ -89,3 +89,13 @@ def test_a_malformed_details_file_is_one_line(capsys, tmp_path, content, needle)
     (bad / "details_aime24_s.jsonl").write_text(content)
     good = write_details(tmp_path / "good", "aime24", [[1]] * 3)
     assert_error(invoke(capsys, "compare", str(good), str(tmp_path / "bad")), 2, needle)
+
+
+def test_the_tiny_models_own_eval_against_itself(capsys, tiny_model, data_dir, tmp_path):
+    out = tmp_path / "tiny"
+    args = ["eval", "--model", str(tiny_model), "--backend", "transformers", "--tasks", "aime24", "--limit", "2"]
+    args += ["--samples", "2", "--max-new-tokens", "8", "--data-dir", str(data_dir / "bench"), "--output-dir", str(out)]
+    code, _, err = invoke(capsys, *args)
+    assert code == 0, err
+    row = rows_of(capsys, str(out), str(out))["aime24"]
+    assert (row["difference"], row["p_value"], row["paired"], row["n_problems"]) == (0, 1.0, True, 2)

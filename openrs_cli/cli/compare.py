@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from openrs_cli.report.compare import FORMATS
+from openrs_cli.report.table import COMPARE_FORMATS as FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})
 

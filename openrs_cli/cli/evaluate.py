@@ -11,8 +11,7 @@ import typer
 
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
 from openrs_cli.eval.backends.base import BACKENDS
-from openrs_cli.eval.plan import PROTOCOLS, TRUNCATION_RULES
-from openrs_cli.eval.rescore import SCORERS
+from openrs_cli.eval.plan import PROTOCOLS, SCORERS, TRUNCATION_RULES
 from openrs_cli.eval.tasks import TASKS
 
 # Choices come from the lists the eval stage owns.

@@ -21,6 +21,7 @@ from openrs_cli.locations import locate
 
 PROTOCOLS = ("paper", "robust")
 TRUNCATION_RULES = ("require-boxed", "lighteval")  # how an answer cut at the length limit is scored
+SCORERS = ("lighteval", "math-verify-strict")  # `openrs eval --rescore --scorer`
 
 
 @dataclass

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.eval.plan import SCORERS
 from openrs_cli.eval.results import lighteval_results, timestamp, write_task
 from openrs_cli.eval.tasks import TASKS, Task
 from openrs_cli.stats import task_stats
-
-SCORERS = ("lighteval", "math-verify-strict")
 
 
 @dataclass

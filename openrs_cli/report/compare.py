@@ -19,8 +19,6 @@ from openrs_cli.eval.tasks import PAPER_TASKS
 from openrs_cli.report.evidence import Side, TaskEvidence
 from openrs_cli.stats import Z95, bootstrap_interval, paired_bootstrap, unpaired_normal
 
-FORMATS = ("markdown", "json", "csv")
-
 
 @dataclass
 class ComparisonRow:

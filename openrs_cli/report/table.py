@@ -10,6 +10,7 @@ from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, TableRow
 
 # every table format, with the file `openrs report` writes it to
 FORMATS = {"markdown": "table.md", "csv": "table.csv", "json": "table.json", "latex": "table.tex"}
+COMPARE_FORMATS = ("markdown", "json", "csv")  # what `openrs compare` prints
 
 
 def _cell(value: float | None) -> str:

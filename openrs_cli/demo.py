@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import RuntimeFailure
+from openrs_cli.hub import offline_mode
 
 HUB_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -39,7 +40,7 @@ class DemoOptions:
 
 
 def _hub_model(say: Callable[[str], None]) -> str | None:
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if offline_mode():
         return None
     try:
         from huggingface_hub import snapshot_download

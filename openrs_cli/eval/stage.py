@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openrs_cli.boxed import has_boxed
 from openrs_cli.eval.backends.base import Backend, BackendSettings, GenRequest, GenResult, Sampling
 from openrs_cli.eval.backends.factory import choose_backend, make_backend
 from openrs_cli.eval.cache import AnswerCache, request_key
@@ -195,9 +195,6 @@ def longest_first(missing: list[Job], cache: AnswerCache, jobs: list[Job]) -> li
     return sorted(missing, key=expected, reverse=True)  # stable: ties keep the plan's order
 
 
-_BOXED = re.compile(r"\\boxed\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
-
-
 def truncation_rule(record: dict[str, Any], score: Score, rule: str) -> Score:
     r"""An answer cut at the length limit counts only if a complete \boxed{} answer came before the cut
     ("require-boxed"); lighteval scores it like any answer, often on its last number ("lighteval").
@@ -208,7 +205,7 @@ def truncation_rule(record: dict[str, Any], score: Score, rule: str) -> Score:
     >>> truncation_rule({**cut, "text": "so \\boxed{17} and more"}, Score(1.0, [], []), "require-boxed").correct
     1.0
     """
-    if rule == "lighteval" or record.get("finish_reason") != "length" or _BOXED.search(record.get("text") or ""):
+    if rule == "lighteval" or record.get("finish_reason") != "length" or has_boxed(record.get("text") or ""):
         return score
     return Score(0.0, score.extracted_predictions, score.extracted_golds, score.timed_out)
 

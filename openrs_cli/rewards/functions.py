@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 
+from openrs_cli.boxed import has_boxed
 from openrs_cli.rewards.pool import check_many
 from openrs_cli.rewards.verify import answer_of
 
@@ -209,16 +210,13 @@ def reasoning_steps_reward(completions, **kwargs) -> list[float | None]:
 reasoning_steps_reward.__name__ = "reasoning_steps"
 
 
-_BOXED = re.compile(r"\\boxed\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
-
-
 def boxed_reward(completions, **kwargs) -> list[float | None]:
     r"""1.0 when the completion gives a complete \boxed{...} answer (openrs's shaping for small models).
 
     >>> boxed_reward([r"so \boxed{\frac{1}{2}}", "the answer is 4", r"\boxed{12"])
     [1.0, 0.0, 0.0]
     """
-    return [1.0 if _BOXED.search(answer_of(c)) else 0.0 for c in completions]
+    return [1.0 if has_boxed(answer_of(c)) else 0.0 for c in completions]
 
 
 boxed_reward.__name__ = "boxed"

@@ -12,7 +12,9 @@ import dataclasses
 import importlib.util
 import logging
 import sys
+from pathlib import Path
 
+from openrs_cli.checkpoints import step_of
 from openrs_cli.train.fields import OpenrsArguments
 
 logger = logging.getLogger("openrs.train")
@@ -30,17 +32,6 @@ def parse_config(argv: list[str] | None) -> tuple:
     from trl import TrlParser
 
     return TrlParser(parser_classes()).parse_args_and_config(args=argv)
-
-
-def checkpoint_step(path: str | None) -> int:
-    """The global step a checkpoint folder was saved at (0 for none)."""
-    if not path:
-        return 0
-    import json
-    from pathlib import Path
-
-    state = Path(path) / "trainer_state.json"
-    return int(json.loads(state.read_text()).get("global_step", 0)) if state.is_file() else 0
 
 
 def _attn_implementation(requested: str | None) -> str | None:
@@ -88,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
 
     resume = training_args.resume_from_checkpoint
     stop = openrs_args.stop_at_step
-    if stop is not None and checkpoint_step(resume) >= stop:
+    if stop is not None and resume and (step_of(Path(resume)) or 0) >= stop:
         logger.info("%s is at or past stop_at_step %d: nothing to train", resume, stop)
         return
 

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from openrs_cli.atomic import ensure_writable, write_json, write_text
-from openrs_cli.checkpoints import list_checkpoints
+from openrs_cli.checkpoints import list_checkpoints, step_of
 from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import resolve_gpus
@@ -119,12 +119,6 @@ def choose_generation(requested: str) -> tuple[str, list[str]]:
     return "transformers", ["vLLM is not importable here: generating with transformers (slower)"]
 
 
-def checkpoint_step(path: Path) -> int:
-    from openrs_cli.checkpoints import step_of
-
-    return step_of(path) or 0
-
-
 def last_checkpoint(output_dir: Path) -> Path | None:
     found = list_checkpoints(output_dir, complete=True)
     return found[-1][1] if found else None
@@ -185,7 +179,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     if resume:
         plan.notes.append(f"resuming from {resume.name} in {output_dir}")
         stop = plan.config.get("stop_at_step")
-        if stop is not None and checkpoint_step(resume) >= int(stop):
+        if stop is not None and (step_of(resume) or 0) >= int(stop):
             plan.notes.append(f"{resume.name} is at stop_at_step {stop}: the run will end without training")
     if not opts.planning_only:  # cheapest checks first; the model may need a one-time conversion
         check_columns(

@@ -46,6 +46,16 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", str(value))
 
 
+def _declared(cls: type, name: str, fallback: Any) -> Any:
+    """A field's annotation as its class wrote it: transformers' HfArgumentParser narrows `Field.type` in
+    place (`dict | str | None` becomes `str`), so a table read after any parse would drift."""
+    for klass in cls.__mro__:
+        declared = vars(klass).get("__annotations__", {})
+        if name in declared:
+            return declared[name]
+    return fallback
+
+
 def generate() -> dict[str, Any]:
     """Read the table off the installed TRL (heavy: imports TRL and transformers)."""
     import dataclasses
@@ -66,7 +76,11 @@ def generate() -> dict[str, Any]:
                 default = f.default_factory()
             else:
                 default = None
-            spec = {"type": _type_name(f.type), "kind": scalar_kind(hints.get(f.name)), "default": _plain(default)}
+            spec = {
+                "type": _type_name(_declared(cls, f.name, f.type)),
+                "kind": scalar_kind(hints.get(f.name)),
+                "default": _plain(default),
+            }
             fields[f.name] = {**spec, "class": cls.__name__}
     return {"trl_version": trl.__version__, "fields": fields}
 

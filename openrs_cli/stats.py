@@ -86,6 +86,27 @@ class Difference:
     b_to_a: int = 0
 
 
+def percentile_interval(draws: Sequence[float]) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of bootstrap draws.
+
+    >>> percentile_interval([float(x) for x in range(1000)])
+    (25.0, 975.0)
+    """
+    ordered = sorted(draws)
+    n = len(ordered)
+    return ordered[int(0.025 * n)], ordered[min(n - 1, int(0.975 * n))]
+
+
+def bootstrap_p(draws: Sequence[float]) -> float:
+    """Two-sided p that the drawn difference is zero: twice the smaller tail at 0.
+
+    >>> bootstrap_p([1.0, 2.0, 3.0, -1.0])
+    0.5
+    """
+    below, above = sum(1 for x in draws if x <= 0), sum(1 for x in draws if x >= 0)
+    return min(1.0, 2 * min(below, above) / len(draws))
+
+
 def paired_bootstrap(
     a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], resamples: int = 10_000, seed: int = 0
 ) -> tuple[list[float], float, float]:
@@ -125,9 +146,7 @@ def paired_bootstrap(
         else:
             diffs = (rng.binomial(kb[idx], mb[idx]) / kb[idx] - rng.binomial(ka[idx], ma[idx]) / ka[idx]).mean(axis=1)
         out.extend(diffs.tolist())
-    boot = np.array(out)
-    p = min(1.0, 2 * min(float((boot <= 0).mean()), float((boot >= 0).mean())))
-    return out, observed, p
+    return out, observed, bootstrap_p(out)
 
 
 def unpaired_normal(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, float]:
@@ -155,5 +174,5 @@ def bootstrap_interval(
     means = np.array([sum(s) / len(s) for s in scores])
     idx = rng.integers(0, len(means), size=(resamples, len(means)))
     draws = rng.binomial(k[idx], means[idx]) / k[idx] if k.max() > 1 else means[idx]
-    boot = np.sort(draws.mean(axis=1))
-    return float(boot[int(0.025 * resamples)]), float(boot[min(resamples - 1, int(0.975 * resamples))])
+    low, high = percentile_interval(draws.mean(axis=1).tolist())
+    return float(low), float(high)

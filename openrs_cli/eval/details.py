@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
@@ -57,26 +58,75 @@ def details_task(path: Path) -> str:
     return task_name(name)
 
 
-def read_details(path: Path) -> dict[str, list[float]]:
-    """Problem key -> sample scores, from an openrs details jsonl or a lighteval details parquet."""
-    problems: dict[str, list[float]] = {}
+@dataclass
+class Answer:
+    """One saved answer: its problem's key, sample number, text, golds and the score it was given."""
+
+    problem: str
+    sample: int
+    text: str | None
+    golds: list[str]
+    old: float | None
+    row: dict  # the detail row (openrs) or one rebuilt from a lighteval doc
+
+
+def _lighteval_answers(i: int, row: dict) -> list[Answer]:
+    doc, response, metric = row["doc"], row.get("model_response") or {}, row.get("metric") or {}
+    choices = list(doc.get("choices") or [])
+    gold_index = doc.get("gold_index")
+    indices = gold_index if isinstance(gold_index, list) else [gold_index or 0]
+    golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
+    scores = [float(v) for k, v in metric.items() if "extractive_match" in k]
+    scores += [float(v) for k, v in metric.items() if "pass@" in k]
+    query = doc.get("query", "")
+    base = {"index": i, "question": query, "prompt": query}
+    texts = response.get("text") or [None]
+    return [
+        Answer(
+            problem_key(str(query or i)),
+            j,
+            None if t is None else str(t),
+            golds,
+            scores[0] if scores else None,
+            {**base, "sample": j},
+        )
+        for j, t in enumerate(texts)
+    ]
+
+
+def read_answers(path: Path) -> list[Answer]:
+    """Every answer in an openrs details jsonl (a row per sample) or a lighteval details parquet (a row per
+    problem, its samples in model_response.text)."""
+    answers: list[Answer] = []
     for i, row in enumerate(details_rows(path)):
         if not isinstance(row, dict):
             raise BadInputError(f"{path} row {i} is not an object", "is it an eval's details file?")
-        if "correct" in row:  # openrs: one row per sample
-            text = row.get("question") or row.get("prompt") or str(row.get("index", i))
-            problems.setdefault(problem_key(str(text)), []).append(float(row["correct"]))
-        elif isinstance(row.get("doc"), dict) and isinstance(row.get("metric"), dict):  # lighteval: one row per doc
-            metric = row["metric"]
-            value = next((v for k, v in metric.items() if "extractive_match" in k or "pass@" in k), None)
-            if value is None:
-                raise BadInputError(f"{path} row {i} has no extractive_match metric", "rescore it first")
-            texts = (row.get("model_response") or {}).get("text") or [None]
-            problems.setdefault(problem_key(str(row["doc"].get("query", i))), []).extend([float(value)] * len(texts))
+        if "correct" in row or "answer" in row:  # openrs
+            question = str(row.get("question") or row.get("prompt") or row.get("index", i))
+            gold = row.get("gold")
+            golds = gold if isinstance(gold, list) else [] if gold is None else [gold]
+            text = str(row["answer"]) if "answer" in row else None
+            old = float(row["correct"]) if "correct" in row else None
+            answers.append(Answer(problem_key(question), int(row.get("sample", 0)), text, golds, old, row))
+        elif isinstance(row.get("doc"), dict):  # lighteval
+            answers.extend(_lighteval_answers(i, row))
         else:
-            raise BadInputError(f"{path} row {i} is neither an openrs nor a lighteval detail", "is it a details file?")
-    if not problems:
+            raise BadInputError(
+                f"{path} row {i} holds no answer and gold: it is neither an openrs nor a lighteval detail",
+                "is it an eval's details file?",
+            )
+    if not answers:
         raise BadInputError(f"{path} holds no answers", "give an eval folder with per-sample details")
+    return answers
+
+
+def read_details(path: Path) -> dict[str, list[float]]:
+    """Problem key -> the sample scores the eval gave."""
+    problems: dict[str, list[float]] = {}
+    for answer in read_answers(path):
+        if answer.old is None:
+            raise BadInputError(f"{path} has answers with no score (correct or extractive_match)", "rescore it first")
+        problems.setdefault(answer.problem, []).append(answer.old)
     return problems
 
 

@@ -59,55 +59,9 @@ def score(prediction: str, golds: list[str], gold_type: str, scorer: str) -> flo
     return score_answer(prediction, golds, gold_type).correct
 
 
-@dataclass
-class Answer:
-    problem: str  # key
-    sample: int
-    text: str
-    golds: list[str]
-    old: float
-    row: dict  # the original detail row (openrs) or a reconstructed one (lighteval)
-
-
-def read_answers(path: Path) -> list[Answer]:
-    from openrs_cli.eval.details import details_rows, problem_key
-
-    answers = []
-    for i, row in enumerate(details_rows(path)):
-        if isinstance(row, dict) and "answer" in row and "gold" in row:  # openrs
-            question = str(row.get("question") or row.get("prompt") or row.get("index", i))
-            golds = row["gold"] if isinstance(row["gold"], list) else [row["gold"]]
-            answers.append(
-                Answer(
-                    problem_key(question),
-                    int(row.get("sample", 0)),
-                    str(row["answer"]),
-                    golds,
-                    float(row.get("correct", 0)),
-                    row,
-                )
-            )
-        elif isinstance(row, dict) and isinstance(row.get("doc"), dict):  # lighteval
-            doc, response = row["doc"], row.get("model_response") or {}
-            choices = list(doc.get("choices") or [])
-            gold_index = doc.get("gold_index")
-            indices = gold_index if isinstance(gold_index, list) else [gold_index or 0]
-            golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
-            metric = row.get("metric") or {}
-            old = next((float(v) for k, v in metric.items() if "extractive_match" in k), 0.0)
-            for j, text in enumerate(response.get("text") or []):
-                base = {"index": i, "sample": j, "question": doc.get("query", ""), "prompt": doc.get("query", "")}
-                answers.append(Answer(problem_key(str(doc.get("query", i))), j, str(text), golds, old, base))
-        else:
-            raise BadInputError(f"{path} row {i} holds no answer and gold", "rescoring needs an eval's details files")
-    if not answers:
-        raise BadInputError(f"{path} holds no answers", "rescoring needs an eval's details files")
-    return answers
-
-
 def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
     """Score every saved answer under `folder` again; write the new results beside the old."""
-    from openrs_cli.eval.details import newest_by_task
+    from openrs_cli.eval.details import newest_by_task, read_answers
 
     if scorer not in SCORERS:
         raise BadInputError(f"unknown scorer '{scorer}'", f"choose from {', '.join(SCORERS)}")
@@ -130,12 +84,16 @@ def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
         details = []
         started = time.time()
         for answer in read_answers(path):
+            if answer.text is None or not answer.golds:
+                raise BadInputError(
+                    f"{path} has an answer with no text or gold", "rescoring needs an eval's details files"
+                )
             new = score(answer.text, answer.golds, task.gold_type, scorer)
             per_problem.setdefault(answer.problem, []).append(new)
             example = {"question": str(answer.row.get("question", ""))[:200], "answer_end": answer.text[-200:]}
-            if new > answer.old:
+            if new > (answer.old or 0.0):
                 changed.up.append(example)
-            elif new < answer.old:
+            elif new < (answer.old or 0.0):
                 changed.down.append(example)
             changed.answers += 1
             details.append({**answer.row, "answer": answer.text, "gold": answer.golds, "correct": new})

@@ -33,7 +33,8 @@ class Measurement:
     throughput: dict | None = None  # openrs summaries: generated tokens, seconds, tokens/s, requests/s
 
 
-def _metric(values: dict) -> tuple[float | None, float | None]:
+def headline_metric(values: dict) -> tuple[float | None, float | None]:
+    """(score, stderr) of a task's headline metric in a results file: extractive match first."""
     for key in ("extractive_match", "pass@1", "math_pass@1:1_samples", "exact_match", "acc"):
         if isinstance(values.get(key), (int, float)):
             return float(values[key]), values.get(f"{key}_stderr")
@@ -61,7 +62,7 @@ def parse_lighteval(path: Path, data: dict) -> list[Measurement]:
     for key, values in (data.get("results") or {}).items():
         if key == "all" or not isinstance(values, dict):
             continue
-        score, stderr = _metric(values)
+        score, stderr = headline_metric(values)
         if score is None:
             continue
         cfg = next((c for k, c in tasks_cfg.items() if isinstance(c, dict) and key.startswith(k)), {})

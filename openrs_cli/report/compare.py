@@ -17,7 +17,14 @@ from typing import Any
 
 from openrs_cli.eval.tasks import PAPER_TASKS
 from openrs_cli.report.evidence import Side, TaskEvidence
-from openrs_cli.stats import Z95, bootstrap_interval, paired_bootstrap, unpaired_normal
+from openrs_cli.stats import (
+    Z95,
+    bootstrap_interval,
+    bootstrap_p,
+    paired_bootstrap,
+    percentile_interval,
+    unpaired_normal,
+)
 
 
 @dataclass
@@ -53,8 +60,7 @@ def compare_task(task: str, a: TaskEvidence, b: TaskEvidence, resamples: int, se
         if common:
             sa, sb = [a.problems[k] for k in common], [b.problems[k] for k in common]
             boot, observed, p = paired_bootstrap(sa, sb, resamples, seed)
-            boot_sorted = sorted(boot)
-            low, high = boot_sorted[int(0.025 * len(boot))], boot_sorted[min(len(boot) - 1, int(0.975 * len(boot)))]
+            low, high = percentile_interval(boot)
             majority = [(sum(x) / len(x) > 0.5, sum(y) / len(y) > 0.5) for x, y in zip(sa, sb, strict=True)]
             mean_a = sum(sum(x) / len(x) for x in sa) / len(sa)
             row = ComparisonRow(
@@ -104,9 +110,8 @@ def _average(rows: list[ComparisonRow], boots: list[list[float]], a_name: str, b
     a, b = mean([r.a for r in picked]), mean([r.b for r in picked])
     if all(r.paired for r in picked):
         series = [mean([boots[i][j] for i in chosen]) for j in range(min(len(boots[i]) for i in chosen))]
-        series.sort()
-        low, high = series[int(0.025 * len(series))], series[min(len(series) - 1, int(0.975 * len(series)))]
-        p = min(1.0, 2 * min(sum(x <= 0 for x in series), sum(x >= 0 for x in series)) / len(series))
+        low, high = percentile_interval(series)
+        p = bootstrap_p(series)
         low, high = _pct(low), _pct(high)
     else:  # independent tasks: the average's standard error from each task's interval
         se = (sum(((r.ci95_high - r.ci95_low) / (2 * Z95)) ** 2 for r in picked) ** 0.5) / len(picked)

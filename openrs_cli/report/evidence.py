@@ -13,6 +13,7 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.details import newest_by_task, read_details, task_name
+from openrs_cli.report.collect import headline_metric
 
 
 @dataclass
@@ -73,9 +74,9 @@ def _from_results(files: list[Path], name: str, source: Path) -> Side:
         for key, metrics in results.items():
             if key == "all" or not isinstance(metrics, dict):
                 continue
-            value = metrics.get("extractive_match", metrics.get("pass@1"))
-            if isinstance(value, int | float):
-                tasks[task_name(key)] = TaskEvidence(float(value), metrics.get("extractive_match_stderr"))
+            score, stderr = headline_metric(metrics)
+            if score is not None:
+                tasks[task_name(key)] = TaskEvidence(score, stderr)
     if not tasks:
         raise BadInputError(f"no task results in {files[0]}", "give lighteval or openrs results files")
     return Side(name, tasks, source)

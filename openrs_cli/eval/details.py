@@ -130,8 +130,24 @@ def read_details(path: Path) -> dict[str, list[float]]:
     return problems
 
 
+def details_files(folder: Path) -> list[Path]:
+    """Every openrs (jsonl) or lighteval (parquet) details file under `folder`."""
+    return [p for p in folder.rglob("details_*") if p.is_file() and p.suffix in (".jsonl", ".parquet")]
+
+
 def newest_by_task(files: list[Path]) -> dict[str, Path]:
     newest: dict[str, Path] = {}
     for path in sorted(files, key=lambda p: p.name):
         newest[details_task(path)] = path  # names end in a timestamp: the last sorted is the newest
     return newest
+
+
+def run_name(folder: Path) -> str:
+    """The model name an openrs eval folder's summary.json gives, else the folder's name."""
+    summary = folder / "summary.json"
+    if summary.is_file():
+        try:
+            return str(json.loads(summary.read_text()).get("name") or folder.name)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return folder.name

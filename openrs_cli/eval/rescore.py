@@ -10,7 +10,6 @@ Scorers: `lighteval` (the paper's extractive match, as `openrs eval` scores) and
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,20 +60,20 @@ def score(prediction: str, golds: list[str], gold_type: str, scorer: str) -> flo
 
 def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
     """Score every saved answer under `folder` again; write the new results beside the old."""
-    from openrs_cli.eval.details import newest_by_task, read_answers
+    from openrs_cli.eval.details import details_files, newest_by_task, read_answers, run_name
 
     if scorer not in SCORERS:
         raise BadInputError(f"unknown scorer '{scorer}'", f"choose from {', '.join(SCORERS)}")
     if not folder.is_dir():
         raise BadInputError(f"--rescore {folder} is not a folder", "give an eval output folder")
-    files = [p for p in folder.rglob("details_*") if p.is_file() and p.suffix in (".jsonl", ".parquet")]
+    files = details_files(folder)
     if not files:
         has_results = any(folder.rglob("results_*.json"))
         raise BadInputError(
             f"{folder} has {'result files but ' if has_results else ''}no details files with the answers",
             "rescoring needs the answers: evaluate with openrs or lighteval, which keep them in details/",
         )
-    model = _model_name(folder)
+    model = run_name(folder)
     stamp = timestamp()
     out = []
     for task_name, path in newest_by_task(files).items():
@@ -103,13 +102,3 @@ def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
         changed.results_file = str(write_task(folder, model, task, result, details, stamp))
         out.append(changed)
     return out
-
-
-def _model_name(folder: Path) -> str:
-    summary = folder / "summary.json"
-    if summary.is_file():
-        try:
-            return str(json.loads(summary.read_text()).get("name") or folder.name)
-        except (OSError, ValueError):
-            pass
-    return folder.name

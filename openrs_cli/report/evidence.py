@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.details import newest_by_task, read_details, task_name
+from openrs_cli.eval.details import details_files, newest_by_task, read_details, run_name, task_name
 from openrs_cli.report.collect import headline_metric
 
 
@@ -40,12 +40,8 @@ def load_side(path: Path) -> Side:
         raise BadInputError(f"{path} does not exist", "give an eval output folder or a result file")
     if path.is_file():
         return _from_results([path], path.stem, path)
-    details = [p for p in path.rglob("details_*") if p.suffix in (".jsonl", ".parquet") and p.is_file()]
-    summary = path / "summary.json"
-    name = path.name
-    if summary.is_file():
-        data = json.loads(summary.read_text())
-        name = str(data.get("name") or name)
+    details = details_files(path)
+    name = run_name(path)
     if details:
         tasks = {}
         for task, file in newest_by_task(details).items():

@@ -99,3 +99,11 @@ def test_the_tiny_models_own_eval_against_itself(capsys, tiny_model, data_dir, t
     assert code == 0, err
     row = rows_of(capsys, str(out), str(out))["aime24"]
     assert (row["difference"], row["p_value"], row["paired"], row["n_problems"]) == (0, 1.0, True, 2)
+
+
+def test_an_unreadable_summary_falls_back_to_the_folder_name(capsys, tmp_path):
+    a = write_details(tmp_path / "first", "aime24", [[1]] * 5)
+    b = write_details(tmp_path / "second", "aime24", [[0]] * 5)
+    (a / "summary.json").write_text("{cut in the mid")
+    row = rows_of(capsys, str(a), str(b))["aime24"]
+    assert (row["a_name"], row["b_name"], row["difference"]) == ("first", "second", -100.0)

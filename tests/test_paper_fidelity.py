@@ -68,9 +68,20 @@ def test_recipe_carries_every_value_of_the_reference_yaml(name, reference):
     assert compared >= 25
 
 
+def readme_command_flags() -> dict[str, str]:
+    """`--key value` pairs the reference README's Experiment 3 command adds after `--config`."""
+    words = (FIXTURES / "open-rs-readme-exp3.sh").read_text().replace("\\\n", " ").split()
+    flags = words[words.index("recipes/grpo.yaml") + 1 :]
+    return dict(zip(flags[::2], flags[1::2], strict=True))
+
+
 @pytest.mark.parametrize("name", ["exp3", "qwen3"])
-def test_cosine_parameters_are_grpo_py_defaults(name):
-    assert {k: recipe(name)[k] for k in GRPO_PY_COSINE} == GRPO_PY_COSINE
+def test_cosine_length_is_the_readme_command_and_the_rest_grpo_py_defaults(name):
+    flags = readme_command_flags()
+    assert flags == {"--cosine_max_len": "3584"}
+    assert recipe(name)["cosine_max_len"] == int(flags["--cosine_max_len"])
+    others = {k: v for k, v in GRPO_PY_COSINE.items() if k != "cosine_max_len"}
+    assert {k: recipe(name)[k] for k in others} == others
     assert recipe(name)["reward_funcs"] == ["format", "cosine"]
 
 
@@ -132,7 +143,8 @@ def test_sources_lists_every_effective_key_with_its_origin(capsys):
     code, out, err = invoke(capsys, "train", "--show", "exp3", "--sources", "--gpus", "8", "--json")
     assert code == 0, err
     rows = {r["key"]: r for r in json.loads(out)}
-    assert rows["cosine_max_len"]["value"] == 1000 and "grpo.py" in rows["cosine_max_len"]["source"]
+    assert rows["cosine_max_len"]["value"] == 3584 and "README.md" in rows["cosine_max_len"]["source"]
+    assert "grpo.py" in rows["cosine_min_value_wrong"]["source"]
     assert "recipes/grpo.yaml" in rows["learning_rate"]["source"]
     assert "69ad852" in rows["use_bias_correction_kl"]["source"]
     assert rows["gradient_accumulation_steps"]["value"] == 2 and "plan" in rows["gradient_accumulation_steps"]["source"]
@@ -251,3 +263,11 @@ def test_a_dry_run_imports_neither_trl_nor_torch(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_qwen3_sources_name_the_fork_readme_for_the_cosine_length(capsys):
+    code, out, err = invoke(capsys, "train", "--show", "qwen3", "--sources", "--json")
+    assert code == 0, err
+    rows = {r["key"]: r for r in json.loads(out)}
+    assert rows["cosine_max_len"]["value"] == 3584
+    assert "BenLus/open-rs-GRPO_RL_for_small_LLMs README.md" in rows["cosine_max_len"]["source"]

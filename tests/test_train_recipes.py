@@ -67,8 +67,8 @@ PAPER_EXPERIMENTS = {
         "reward_funcs": ["format", "cosine"],
         "reward_weights": [1.0, 2.0],
         "max_completion_length": 3584,
-        # grpo.py's defaults: recipes/grpo.yaml sets no cosine key
-        "cosine_max_len": 1000,
+        # the reference README's command adds --cosine_max_len 3584; the rest are grpo.py's defaults
+        "cosine_max_len": 3584,
         "cosine_min_value_wrong": 0.0,
         "cosine_max_value_wrong": -0.5,
         "cosine_min_value_correct": 0.5,
@@ -303,3 +303,4 @@ def test_shipped_recipes_are_read_by_trls_own_parser(name):
     assert (training.beta, training.loss_type) == (recipe["beta"], recipe["loss_type"])
     assert model.model_name_or_path == recipe["model_name_or_path"]
     assert script.system_prompt == recipe["system_prompt"]
+

@@ -15,10 +15,12 @@ from openrs_cli.train.trl_table import trl_class, trl_default, trl_fields, trl_v
 
 TAGS = {
     "ref": "knoveleng/open-rs@2889c47 recipes/grpo.yaml",
+    "ref-readme": "knoveleng/open-rs@2889c47 README.md command (Experiment 3: --cosine_max_len 3584)",
     "grpo.py": "knoveleng/open-rs@2889c47 src/open_r1/grpo.py default",
     "trl-old": "paper-era TRL 69ad852 (open-rs setup.py pin)",
     "paper": "the paper (arXiv 2503.16219)",
     "ben": "BenLus/open-rs-GRPO_RL_for_small_LLMs recipes/grpoqwen3.yaml",
+    "ben-readme": "BenLus/open-rs-GRPO_RL_for_small_LLMs README.md command (--cosine_max_len 3584)",
     "openrs": "openrs's choice",
 }
 _TAGGED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):[^#]*#\s*\[([\w.-]+)\]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_a_stuck_worker_is_abandoned_and_scores_wrong(monkeypatch):
     assert time.monotonic() - start < 20
 
 
-def _sleepy_chunk(pairs, gold_first):
+def _sleepy_chunk(pairs, rule):
     time.sleep(30)
     return [True] * len(pairs)
 
@@ -120,3 +121,48 @@ def test_every_reward_gives_the_same_value_off_the_main_thread():
         thread.join()
         assert seen["v"] == on_main, name
     assert build_reward("accuracy", {})(completions, solution=solution) == [1.0, 0.0]
+
+
+REFERENCE_PROBES = Path(__file__).parent / "fixtures" / "reference" / "reward-probes.json"
+
+
+def test_reference_named_rewards_equal_the_reference_code_on_every_probe():
+    """accuracy, cosine and length give what open-rs's rewards.py gives (its values are stored with the probes).
+
+    The reference length and cosine rewards pass boxed=True to latex2sympy2_extended 1.0.6, which extracts no
+    boxed content; accuracy passes "all". Among the probes: `$\\boxed{2} + \\boxed{3}$` is right for gold 5 under
+    the reference cosine, and `$$\\text{Answer: } \\boxed{\\frac{1}{2}}$$` is wrong there.
+    """
+    probes = json.loads(REFERENCE_PROBES.read_text())
+    assert len(probes) >= 120
+    completions = [[{"content": p["completion"]}] for p in probes]
+    solution = [p["solution"] for p in probes]
+    got = {
+        "accuracy": build_reward("accuracy", {})(completions, solution=solution),
+        "cosine_3584": build_reward("cosine", {"cosine_max_len": 3584})(completions, solution=solution),
+        "length": build_reward("length", {})(completions, solution=solution),
+    }
+    for name, values in got.items():
+        differ = [p["completion"] for p, v in zip(probes, values, strict=True) if v != pytest.approx(p[name], abs=1e-9)]
+        assert not differ, f"{name} differs from the reference on {differ[:3]}"
+    named = {p["completion"]: p for p in probes}
+    assert named[r"$\boxed{2} + \boxed{3}$"]["cosine_3584"] > 0.9  # right for the reference (gold 5)
+    assert named[r"$$\text{Answer: } \boxed{\frac{1}{2}}$$"]["cosine_3584"] < 0  # wrong for the reference
+
+
+def test_fixed_rewards_extract_boxed_answers_where_the_reference_does_not():
+    fixed = build_reward("cosine_fixed", {"cosine_max_len": 3584})
+    text = r"$$\text{Answer: } \boxed{\frac{1}{2}}$$"
+    assert fixed([text], solution=[r"$\frac{1}{2}$"], completion_ids=[[0] * 10])[0] > 0.9
+    assert build_reward("length_fixed", {})([text, text + " more"], solution=[r"$\frac{1}{2}$"] * 2) == [0.5, -0.5]
+
+
+def test_reference_rules_use_math_verify_default_timeouts():
+    import inspect
+
+    from math_verify import parse, verify
+
+    from openrs_cli.rewards.verify import REFERENCE_ACCURACY, REFERENCE_LENGTH
+
+    assert REFERENCE_ACCURACY.timeout_s == inspect.signature(parse).parameters["parsing_timeout"].default
+    assert REFERENCE_LENGTH.timeout_s == inspect.signature(verify).parameters["timeout_seconds"].default

@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 from openrs_cli.boxed import has_boxed
 from openrs_cli.rewards.pool import check_many
-from openrs_cli.rewards.verify import answer_of
+from openrs_cli.rewards.verify import FIXED, REFERENCE_ACCURACY, REFERENCE_LENGTH, CheckRule, answer_of
 
 Reward = Callable[..., list[float | None]]
 
 
-def _correctness(completions, solution, workers: int, gold_first: bool) -> list[bool | None]:
-    return check_many([answer_of(c) for c in completions], list(solution), workers, gold_first)
+def _correctness(completions, solution, workers: int, rule: CheckRule) -> list[bool | None]:
+    return check_many([answer_of(c) for c in completions], list(solution), workers, rule)
 
 
 class AccuracyReward:
@@ -45,7 +45,7 @@ class AccuracyReward:
         self.__name__ = "accuracy_fixed" if fixed else "accuracy"
 
     def __call__(self, completions, solution, **kwargs) -> list[float | None]:
-        scores = _correctness(completions, solution, self.workers, gold_first=self.fixed)
+        scores = _correctness(completions, solution, self.workers, FIXED if self.fixed else REFERENCE_ACCURACY)
         bad_gold = None if self.fixed else 1.0
         return [bad_gold if ok is None else float(ok) for ok in scores]
 
@@ -125,7 +125,7 @@ class CosineReward:
         self.__name__ = "cosine_fixed" if fixed else "cosine"
 
     def __call__(self, completions, solution, completion_ids=None, **kwargs) -> list[float | None]:
-        scores = _correctness(completions, solution, self.workers, gold_first=self.fixed)
+        scores = _correctness(completions, solution, self.workers, FIXED if self.fixed else REFERENCE_LENGTH)
         rewards: list[float | None] = []
         for i, (completion, ok) in enumerate(zip(completions, scores, strict=True)):
             if ok is None:
@@ -154,7 +154,7 @@ class LengthReward:
         self.__name__ = "length_fixed" if fixed else "length"
 
     def __call__(self, completions, solution, **kwargs) -> list[float | None]:
-        scores = _correctness(completions, solution, self.workers, gold_first=self.fixed)
+        scores = _correctness(completions, solution, self.workers, FIXED if self.fixed else REFERENCE_LENGTH)
         lengths = [len(answer_of(c)) for c in completions]
         shortest, longest = min(lengths), max(lengths)
         if shortest == longest:

@@ -9,14 +9,33 @@ from __future__ import annotations
 
 import logging
 import threading
-
-PARSE_TIMEOUT_S = 5
-VERIFY_TIMEOUT_S = 5
+from dataclasses import dataclass
 
 
-def _timeouts() -> tuple[int | None, int | None]:
+@dataclass(frozen=True)
+class CheckRule:
+    """How a completion is checked against its gold answer.
+
+    `gold_first`: `verify(gold, answer)` (math-verify's documented order) or `verify(answer, gold)`, the
+    reference's. `boxed`: latex2sympy2_extended's `NormalizationConfig.boxed`; the reference `len_reward` and
+    `cosine_scaled_reward` pass `True`, which latex2sympy2_extended 1.0.6 treats as "no boxed extraction" (only
+    "all" and "last" extract), while its `accuracy_reward` passes "all". `timeout_s`: math-verify's parse and
+    verify timeouts (its default, 3 s, in the reference).
+    """
+
+    gold_first: bool
+    boxed: str | bool
+    timeout_s: int
+
+
+REFERENCE_ACCURACY = CheckRule(gold_first=False, boxed="all", timeout_s=3)
+REFERENCE_LENGTH = CheckRule(gold_first=False, boxed=True, timeout_s=3)  # len_reward, cosine_scaled_reward
+FIXED = CheckRule(gold_first=True, boxed="all", timeout_s=5)
+
+
+def _timeouts(rule: CheckRule) -> tuple[int | None, int | None]:
     if threading.current_thread() is threading.main_thread():
-        return PARSE_TIMEOUT_S, VERIFY_TIMEOUT_S
+        return rule.timeout_s, rule.timeout_s
     for name in ("math_verify.parser", "math_verify.grader"):
         logging.getLogger(name).setLevel(logging.ERROR)
     return None, None
@@ -29,10 +48,10 @@ def answer_of(completion) -> str:
     return str(completion)
 
 
-def check_answer(content: str, gold: str, gold_first: bool = True) -> bool | None:
+def check_answer(content: str, gold: str, rule: CheckRule = FIXED) -> bool | None:
     """True/False when the gold parses; None when it does not (the caller decides what that scores).
 
-    `gold_first=False` calls `verify(answer, gold)`, the argument order of the Open-RS reference code.
+    The rule says how (see `CheckRule`): the reference rewards each have theirs.
 
     >>> check_answer(r"<answer> \\boxed{\\frac{1}{3}} </answer>", r"$\\frac{1}{3}$")
     True
@@ -44,7 +63,7 @@ def check_answer(content: str, gold: str, gold_first: bool = True) -> bool | Non
     from latex2sympy2_extended import NormalizationConfig
     from math_verify import LatexExtractionConfig, parse, verify
 
-    parse_timeout, verify_timeout = _timeouts()
+    parse_timeout, verify_timeout = _timeouts(rule)
     try:
         gold_parsed = parse(
             gold,
@@ -58,7 +77,7 @@ def check_answer(content: str, gold: str, gold_first: bool = True) -> bool | Non
         return None
     config = LatexExtractionConfig(
         normalization_config=NormalizationConfig(
-            nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True
+            nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed=rule.boxed, units=True
         ),
         boxed_match_priority=0,
         try_extract_without_anchor=False,
@@ -67,7 +86,7 @@ def check_answer(content: str, gold: str, gold_first: bool = True) -> bool | Non
         answer = parse(
             content, extraction_config=[config], extraction_mode="first_match", parsing_timeout=parse_timeout
         )
-        first, second = (gold_parsed, answer) if gold_first else (answer, gold_parsed)
+        first, second = (gold_parsed, answer) if rule.gold_first else (answer, gold_parsed)
         return bool(verify(first, second, timeout_seconds=verify_timeout))
     except Exception:  # a timeout or a sympy failure counts as wrong, like the reference
         return False

@@ -134,6 +134,7 @@ CASES = [
     ("train --exp 3 --set max_steps=0 --dry-run", 2, "max_steps"),
     ("train --recipe qwen3 --set stop_at_step=600 --dry-run", 2, "stop_at_step"),
     ("train --exp 3 --set logprobs_temperature=-1 --dry-run", 2, "logprobs_temperature"),
+    ("train --exp 3 --gpus 4 --set vllm_importance_sampling_correction=true --dry-run", 2, "biased"),
     ("train --exp 3 --set reward_weights=[1.0] --dry-run", 2, "reward_weights"),
     ("train --exp 3 --nodes 0 --dry-run", 2, "--nodes"),
     ("train --exp 3 --vllm-port 0 --dry-run", 2, "--vllm-port"),

@@ -304,3 +304,18 @@ def test_shipped_recipes_are_read_by_trls_own_parser(name):
     assert model.model_name_or_path == recipe["model_name_or_path"]
     assert script.system_prompt == recipe["system_prompt"]
 
+
+def test_importance_sampling_correction_is_allowed_when_both_temperatures_agree(capsys):
+    """The refusal is for mismatched temperatures only: TRL's own maths (logprobs_temperature null) may correct."""
+    plan = dry_run(
+        capsys,
+        "--exp",
+        "3",
+        "--gpus",
+        "4",
+        "--set",
+        "vllm_importance_sampling_correction=true",
+        "--set",
+        "logprobs_temperature=null",
+    )
+    assert plan["config"]["vllm_importance_sampling_correction"] is True

@@ -89,6 +89,18 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     temperature = out.get("logprobs_temperature")
     if temperature is not None and float(temperature) <= 0:
         raise BadInputError("logprobs_temperature must be > 0 or null", "1.0: raw logits as the paper's TRL")
+    sampling_temperature = float(out.get("temperature", 1.0) if out.get("temperature") is not None else 1.0)
+    if (
+        temperature is not None
+        and float(temperature) != sampling_temperature
+        and out.get("use_vllm")
+        and out.get("vllm_importance_sampling_correction", True)  # TRL 1.16's default is on
+    ):
+        raise BadInputError(
+            f"vllm_importance_sampling_correction compares vLLM's log-probs at temperature {sampling_temperature} "
+            f"with the trainer's at logprobs_temperature {temperature}: the correction would be biased",
+            "set vllm_importance_sampling_correction=false (the paper had none) or logprobs_temperature=null",
+        )
     stop = out.get("stop_at_step")
     if stop is not None and (int(stop) < 1 or (max_steps > 0 and int(stop) > max_steps)):
         raise BadInputError(

@@ -125,3 +125,27 @@ def test_generation_with_transformers_trains_on_cpu_and_plans_every_gpu_as_a_ran
     assert result.returncode == 0, result.stderr[-3000:]
     assert "use_vllm: false" in (out_dir / "openrs_config.yaml").read_text()
     assert (out_dir / "checkpoint-2" / "trainer_state.json").is_file()
+
+
+def test_first_logprobs_are_checked_against_the_raw_logits(tiny_model, tmp_path):
+    """The check passes on TRL 1.16 as installed, for the policy and the reference model, once each."""
+    import torch
+
+    trainer, tokenizer = _trainer(tiny_model, tmp_path, 1.0)
+    ids = tokenizer("What is 3 + 4? Let x = 2, y = 5; compute", return_tensors="pt")["input_ids"]
+    for model in (trainer.model, trainer.ref_model):
+        _logps(trainer, model, ids, 6)
+    assert trainer._logprobs_checked == {id(trainer.model), id(trainer.ref_model)}
+    torch.testing.assert_close(_logps(trainer, trainer.model, ids, 6), _expected(trainer.model, ids, 6, 1.0))
+
+
+def test_a_trl_that_rebinds_the_temperature_stops_the_run_naming_its_version(tiny_model, tmp_path):
+    """As if a TRL release bound the sampling temperature into its LM head after openrs set 1.0."""
+    import trl
+    from trl.trainer.utils import add_fused_lm_head
+
+    trainer, tokenizer = _trainer(tiny_model, tmp_path, 1.0)
+    add_fused_lm_head(trainer.model, temperature=0.05, outputs=("log_probs", "entropy"))
+    ids = tokenizer("What is 3 + 4? Let x = 2, y = 5; compute", return_tensors="pt")["input_ids"]
+    with pytest.raises(RuntimeError, match=f"TRL {trl.__version__} computed per-token log-probs"):
+        _logps(trainer, trainer.model, ids, 6)

@@ -5,7 +5,10 @@
   the KL). The TRL that trained Open-RS (69ad852, pinned in open-rs's setup.py) took log_softmax of
   the raw logits. TRL binds the temperature into its fused LM head when the trainer is built, so
   this subclass builds the head again with the temperature asked for (1.0 = the paper's maths);
-  `None` leaves TRL 1.x's behaviour untouched. Generation keeps the sampling temperature.
+  `None` leaves TRL 1.x's behaviour untouched. Generation keeps the sampling temperature. Because this
+  relies on how TRL binds that head, the first log-prob computation is checked against `log_softmax` of
+  the model's raw logits (one sequence, once per run): a TRL that changes the mechanism stops the run
+  with an error naming its version instead of training on other maths.
 - `StopAtStep`: the Qwen3 run kept a 500-step schedule (warmup and cosine over 500 steps) and
   released checkpoint-400. The callback saves a checkpoint at `stop_at_step` and ends the run
   there, so the schedule is the full recipe's and the run stops where the release did.
@@ -48,6 +51,19 @@ class OpenrsGRPOTrainer(GRPOTrainer):
         logger.info(
             "per-token log-probs use temperature %s (sampling temperature %s)", logprobs_temperature, self.temperature
         )
+        self._logprobs_checked: set[int] = set()  # ids of the models (policy, reference) checked so far
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs):
+        out = super()._get_per_token_logps_and_entropies(
+            model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
+        )
+        checked = getattr(self, "_logprobs_checked", None)
+        if checked is not None and id(model) not in checked:
+            checked.add(id(model))
+            check_logprobs(
+                model, input_ids[:1], attention_mask[:1], logits_to_keep, out[0][:1], self.logprobs_temperature
+            )
+        return out
 
     def _generate_and_score_completions(self, inputs):
         """TRL's generation, timed: `openrs/generation_seconds` (and peak GPU memory) in the logs."""
@@ -60,6 +76,29 @@ class OpenrsGRPOTrainer(GRPOTrainer):
         if torch.cuda.is_available():
             self._metrics[mode]["openrs/peak_memory_gib"].append(torch.cuda.max_memory_allocated() / 2**30)
         return out
+
+
+def check_logprobs(model, input_ids, attention_mask, logits_to_keep, logps, temperature: float) -> None:
+    """Stop unless `logps` (TRL's, for these sequences) equal log_softmax(raw logits / temperature)."""
+    import torch
+    import trl
+
+    with torch.no_grad():
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep + 1).logits
+    expected = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
+    expected = expected.gather(-1, input_ids[:, -logits_to_keep:].unsqueeze(-1)).squeeze(-1)
+    mask = attention_mask[:, -logits_to_keep:].bool()
+    # bf16 matmuls round differently in TRL's tiled head than in the model's own: allow for that, not for a
+    # temperature (which shifts every log-prob by a share of its size)
+    tolerance = 1e-3 if logits.dtype == torch.float32 else 5e-2
+    error = (logps.detach().float() - expected)[mask].abs().max().item() if mask.any() else 0.0
+    if error > tolerance:
+        raise RuntimeError(
+            f"TRL {trl.__version__} computed per-token log-probs that are not log_softmax(logits / {temperature}) "
+            f"(largest difference {error:.4g}): openrs's logprobs_temperature no longer takes effect on this TRL; "
+            "install trl==1.16.0 or set logprobs_temperature=null"
+        )
+    logger.info("per-token log-probs checked against the raw logits (largest difference %.2g)", error)
 
 
 class ProgressLine(TrainerCallback):

@@ -77,9 +77,12 @@ def test_openrs_error_maps_to_its_exit_code_and_debug_shows_traceback(monkeypatc
         assert info.value.code == code
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("openrs: error: ")
-        monkeypatch.setenv("OPENRS_DEBUG", "1")
-        with pytest.raises(type(exc)):
+        monkeypatch.setenv("OPENRS_DEBUG", "1")  # adds the traceback, keeps the exit code and the line
+        with pytest.raises(SystemExit) as info:
             app_module.main(["doctor"])
+        assert info.value.code == code
+        err = capsys.readouterr().err
+        assert "Traceback" in err and err.splitlines()[-1].startswith("openrs: error: ")
 
 
 def test_unexpected_exception_is_one_line_exit_1(monkeypatch, capsys):

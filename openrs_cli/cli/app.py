@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -67,12 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="openrs", standalone_mode=False)
     except OpenrsError as exc:
-        if _debug():
-            raise
+        if _debug():  # the traceback too, and the same exit code
+            traceback.print_exc()
         _fail(exc.one_line(), exc.exit_code)
     except typer.TyperException as exc:  # usage errors from the parser (unknown option, bad value)
         if _debug():
-            raise
+            traceback.print_exc()
         ctx = getattr(exc, "ctx", None)
         where = getattr(ctx, "command_path", "openrs") if ctx is not None else "openrs"
         message = " ".join(exc.format_message().split())

@@ -55,7 +55,9 @@ def openrs_client(url: str, requests: int, concurrency: int) -> float:
     batch = [GenRequest(f"k{i}", "t", i, 0, tuple(MESSAGES), i) for i in range(requests)]
     got = []
     start = time.perf_counter()
-    backend.generate(batch, Sampling(0.6, 0.95, 16), lambda request, result: got.append(result))
+    backend.generate(
+        batch, Sampling(temperature=0.6, top_p=0.95, max_new_tokens=16), lambda request, result: got.append(result)
+    )
     took = time.perf_counter() - start
     assert len(got) == requests and all(r.finish_reason == "stop" for r in got)
     return took

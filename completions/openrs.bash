@@ -31,10 +31,13 @@ _openrs() {
             case "$prev" in
                 --backend) COMPREPLY=($(compgen -W "auto vllm endpoint transformers" -- "$cur")); return ;;
                 --protocol) COMPREPLY=($(compgen -W "paper robust" -- "$cur")); return ;;
+                --dtype) COMPREPLY=($(compgen -W "auto bfloat16 float16 float32" -- "$cur")); return ;;
+                --engine) COMPREPLY=($(compgen -W "auto eager compiled" -- "$cur")); return ;;
+                --prompt-tokens) COMPREPLY=($(compgen -W "auto paper template server" -- "$cur")); return ;;
                 --truncated) COMPREPLY=($(compgen -W "require-boxed lighteval" -- "$cur")); return ;;
                 --scorer) COMPREPLY=($(compgen -W "lighteval math-verify-strict" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
         "push")
             COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
         "report")
@@ -48,7 +51,7 @@ _openrs() {
                 --layout) COMPREPLY=($(compgen -W "auto server colocate" -- "$cur")); return ;;
                 --generation) COMPREPLY=($(compgen -W "vllm transformers auto" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --force-cpu --slurm --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --revision --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --force-cpu --slurm --dry-run --json --help -h" -- "$cur")) ;;
         *) COMPREPLY=() ;;
     esac
 }

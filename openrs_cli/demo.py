@@ -71,6 +71,7 @@ def model_folder(out: Path, say: Callable[[str], None]) -> Path:
 
 
 def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dict:
+    from openrs_cli.eval.backends.base import Sampling
     from openrs_cli.eval.plan import EvalOptions, plan_eval
     from openrs_cli.eval.runner import run
 
@@ -81,7 +82,7 @@ def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dic
         samples=1,
         data_dir=data_dir,
         output_dir=out,
-        max_new_tokens=opts.max_new_tokens,
+        sampling=Sampling(max_new_tokens=opts.max_new_tokens),
         seed=opts.seed,
         gpus="0",
     )

@@ -51,3 +51,35 @@ def redact(value: Any, drop: bool = False) -> Any:
     if isinstance(value, str) and SECRET_VALUE.search(value):
         return SECRET_VALUE.sub(REDACTED, value)
     return value
+
+
+_SECRET_QUERY_WORDS = (*SECRET_KEY_WORDS, "key", "sig", "auth")
+
+
+def redact_url(url: str) -> str:
+    """`url` with a password in its userinfo and credential-looking query values replaced.
+
+    >>> redact_url("http://alice:pw@host:8000/v1?api_key=sk-abc&x=1")
+    'http://alice:<redacted>@host:8000/v1?api_key=<redacted>&x=1'
+    >>> redact_url("http://localhost:8000/v1")
+    'http://localhost:8000/v1'
+    """
+    from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = netloc.rsplit("@", 1)[1]
+        netloc = f"{parts.username}:{REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hidden = [
+            (k, REDACTED if any(w in k.lower() for w in _SECRET_QUERY_WORDS) or SECRET_VALUE.search(v) else v)
+            for k, v in pairs
+        ]
+        query = urlencode(hidden, safe="<>")
+    return SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment).geturl()

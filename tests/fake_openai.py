@@ -16,7 +16,7 @@ import json
 import threading
 import time
 
-MODES = ("ok", "error500", "hang")
+MODES = ("ok", "error500", "hang", "null")  # null: `content: null`, as a server with a reasoning parser sends
 
 
 class FakeOpenAI:
@@ -101,6 +101,8 @@ class FakeOpenAI:
             if self.mode == "error500":
                 return 500, {"error": "internal error"}
             text = "Reasoning. " * max(0, self.tokens - 4) + f"Therefore, the final answer is: ${self.answer}$."
+            if self.mode == "null":
+                text = None
             return 200, {
                 "id": "cmpl",
                 "object": "chat.completion",

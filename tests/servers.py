@@ -33,12 +33,13 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 
 
 @contextmanager
-def transformers_serve(model: Path, cache_dir: Path):
-    """`transformers serve MODEL`; /v1/models needs an existing Hub cache dir, so it gets a temporary one."""
+def transformers_serve(model: Path, cache_dir: Path, port: int | None = None):
+    """`transformers serve MODEL` (on `port`, else a free one); /v1/models needs an existing Hub cache dir, so it
+    gets a temporary one."""
     beside = Path(sys.executable).parent / "transformers"  # the CLI of this interpreter's transformers
     exe = str(beside) if beside.is_file() else shutil.which("transformers")
     assert exe, "transformers CLI missing: pip install 'transformers[serving]'"
-    port = free_port()
+    port = port or free_port()
     cache_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache_dir)}
     log = open(cache_dir / "serve.log", "wb")  # noqa: SIM115

@@ -195,8 +195,11 @@ def test_difficulty_filter_writes_pass_rates(capsys, open_rs, tiny_model, tmp_pa
     assert code == 0, err
     result = json.loads(stdout)
     table = pq.read_table(out / "train.parquet").to_pylist()
-    assert result["problems"] == 4 and len(table) == 4
-    assert all(r["pass_rate"] is not None and 0 <= r["pass_rate"] <= 1 for r in table)
+    total = pq.read_table(open_rs / "train.parquet").num_rows
+    # --limit scores the first 4 and keeps every other row, unscored: it never drops data
+    assert result["problems"] == 4 and len(table) == total > 4 and result["not_scored"] == total - 4
+    assert all(r["pass_rate"] is not None and 0 <= r["pass_rate"] <= 1 for r in table[:4])
+    assert all(r["pass_rate"] is None for r in table[4:])
     assert len((out / "filter_cache.jsonl").read_text().splitlines()) == 8
     # a random model solves nothing: --keep-range 0.5-1 keeps nothing, --drop-solved keeps everything
     code, stdout, _ = invoke(

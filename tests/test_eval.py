@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from openrs_cli.eval.backends.base import Sampling
 from tests.cli_helpers import assert_error, invoke
 from tests.servers import transformers_serve
 
@@ -134,7 +135,7 @@ def test_killed_eval_regenerates_nothing_it_has(monkeypatch, tiny_model, data_di
         backend="transformers",
         limit=3,
         samples=2,
-        max_new_tokens=16,
+        sampling=Sampling(max_new_tokens=16),
         data_dir=data_dir / "bench",
         output_dir=tmp_path / "ev",
     )
@@ -214,12 +215,22 @@ def test_dry_run_on_eight_gpus_plans_a_data_parallel_vllm_server(capsys):
     plan = json.loads(out)
     assert plan["backend"] == "vllm" and plan["gpus"] == 8
     argv = plan["server_command"]
-    assert argv[:3] == ["vllm", "serve", "Ben-Lustig/OpenRS-GRPO_Qwen3"]
+    assert argv[1:5] == ["-m", "vllm.entrypoints.openai.api_server", "--model", "Ben-Lustig/OpenRS-GRPO_Qwen3"]
+    assert argv[argv.index("--generation-config") + 1] == "vllm"  # the model folder's sampling defaults never apply
     assert argv[argv.index("--data-parallel-size") + 1] == "8"
     assert int(argv[argv.index("--max-model-len") + 1]) > 32768
     assert [t["name"] for t in plan["tasks"]] == ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]
     assert plan["samples"] == {t: 1 for t in ["aime24", "math_500", "amc23", "minerva", "olympiadbench"]}
-    assert plan["sampling"] == {"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768, "seed": 42}
+    assert plan["sampling"] == {
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "top_k": -1,
+        "min_p": 0.0,
+        "repetition_penalty": 1.0,
+        "max_new_tokens": 32768,
+        "seed": 42,
+    }
+    assert plan["prompt_tokens"] == "paper" and "--enforce-eager" not in argv  # compiled on GPUs, as the paper
 
 
 def robust_plan(capsys, bench):
@@ -272,7 +283,6 @@ def test_the_full_benchmarks_have_the_official_sizes(capsys, full_data):
     [
         (["--model", "org/m", "--tasks", "aime42", "--dry-run"], 2, ["unknown task 'aime42'"]),
         (["--model", "/nonexistent/model", "--dry-run"], 2, ["does not exist"]),
-        (["--model", "org/m", "--backend", "vllm", "--gpus", "0", "--dry-run"], 2, ["needs GPUs"]),
         (["--model", "org/m", "--backend", "endpoint", "--dry-run"], 2, ["--base-url"]),
         (["--model", "org/m", "--samples", "0", "--dry-run"], 2, ["--samples"]),
         (["--model", "org/m", "--checkpoints", "all", "--dry-run"], 2, ["local training output"]),
@@ -322,16 +332,16 @@ def test_the_same_model_in_two_folders_gives_the_same_answers(capsys, tiny_model
 
 def test_jobs_of_two_models_share_seeds_sample_by_sample(data_dir, tmp_path):
     from openrs_cli.eval.plan import EvalOptions, plan_eval
-    from openrs_cli.eval.runner import build_jobs
+    from openrs_cli.eval.runner import build_jobs, target_identity
     from openrs_cli.eval.tasks import load_problems
 
     def jobs(model):
         (model / "config.json").parent.mkdir(parents=True)
-        (model / "config.json").write_text("{}")
+        (model / "config.json").write_text(json.dumps({"name": model.name}))  # two models, two contents
         opts = EvalOptions(model=str(model), tasks="aime24", samples=3, limit=2, data_dir=data_dir / "bench", gpus="0")
         plan = plan_eval(opts)
         problems = {t.name: load_problems(t, plan.data_dir, plan.limit) for t in plan.tasks}
-        return build_jobs(plan, plan.models[0], problems)
+        return build_jobs(plan, plan.models[0], problems, target_identity(plan, plan.models[0]))
 
     before, after = jobs(tmp_path / "before"), jobs(tmp_path / "train" / "after")
     assert [j.seed for j in before] == [j.seed for j in after]
@@ -359,8 +369,9 @@ def batched_options(tiny_model, data_dir, out, limit):
     from openrs_cli.eval.plan import EvalOptions
 
     return EvalOptions(
-        model=str(tiny_model), tasks="aime24", backend="transformers", limit=limit, samples=2, max_new_tokens=12,
-        temperature=1.0, data_dir=data_dir / "bench", output_dir=out, batch_size=4, gpus="0",
+        model=str(tiny_model), tasks="aime24", backend="transformers", limit=limit, samples=2,
+        sampling=Sampling(temperature=1.0, max_new_tokens=12), data_dir=data_dir / "bench", output_dir=out,
+        batch_size=4, gpus="0",
     )  # fmt: skip
 
 
@@ -430,3 +441,21 @@ def test_a_chunk_cut_in_the_middle_is_generated_whole_again(monkeypatch, tiny_mo
 
     assert _answers(tmp_path / "killed") == _answers(tmp_path / "fresh")
     assert resumed["tasks"]["aime24"]["n_samples"] == 4  # each answer scored once
+
+
+@pytest.mark.parametrize("cpu_build", [False, True])
+def test_vllm_without_gpus_needs_vllms_cpu_build(capsys, monkeypatch, cpu_build):
+    """No GPUs: refused unless vLLM's CPU build is installed; with it, the server gets its CPU settings."""
+    from openrs_cli.eval.backends import factory
+
+    monkeypatch.setattr(factory, "vllm_cpu_build", lambda: cpu_build)
+    result = invoke(capsys, "eval", "--model", "org/m", "--backend", "vllm", "--gpus", "0", "--dry-run", "--json")
+    if not cpu_build:
+        assert_error(result, 2, "needs GPUs", "vllm-cpu")
+        return
+    code, out, err = result
+    assert code == 0, err
+    plan = json.loads(out)
+    argv = plan["server_command"]
+    assert "--no-enable-chunked-prefill" in argv and "--data-parallel-size" not in argv
+    assert plan["dtype"] == "float32" and plan["engine"]["device"] == "cpu"

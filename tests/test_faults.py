@@ -161,7 +161,8 @@ def test_generation_server_dying_stops_the_eval_which_resumes_later(tiny_model, 
     assert len(lines) == 1 and "stopped answering" in lines[0] and "run the same command again" in lines[0]
     done = len(cache_lines(out))
     assert done < 24
-    with transformers_serve(tiny_model, tmp_path / "hub2") as (url, _):
+    # the same server restarted at the same address (answers are keyed by the endpoint's URL and served name)
+    with transformers_serve(tiny_model, tmp_path / "hub2", port=int(url.rsplit(":", 1)[1].split("/")[0])) as (url, _):
         args = eval_args(tiny_model, data_dir, out, "--base-url", url, "--max-new-tokens", "256")
         resumed = run_openrs(*args)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

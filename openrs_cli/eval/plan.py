@@ -6,7 +6,7 @@ needs (the runner reads nothing else); a dry run prints the same plan.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,15 @@ from openrs_cli.atomic import ensure_writable
 from openrs_cli.checkpoints import list_checkpoints, pick_checkpoints, step_of
 from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.backends.base import BACKENDS, BackendSettings, Sampling
+from openrs_cli.eval.backends.base import (
+    BACKENDS,
+    DTYPES,
+    ENGINE_MODES,
+    PROMPT_TOKENS,
+    SAMPLING,
+    BackendSettings,
+    Sampling,
+)
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, load_template
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
 from openrs_cli.locations import locate
@@ -37,9 +45,7 @@ class EvalOptions:
     samples: int | None = None
     limit: int | None = None
     seed: int = 42
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 32768
+    sampling: Sampling = SAMPLING
     data_dir: Path | None = None
     output_dir: Path | None = None
     checkpoints: str | None = None
@@ -55,6 +61,9 @@ class EvalOptions:
     prompt_template: Path | None = None  # a text file holding {question}
     truncated: str = "require-boxed"  # how an answer cut at the length limit is scored
     batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (one seed per answer)
+    dtype: str = "auto"
+    engine: str = "auto"  # vllm: eager or compiled; auto decides by device and job size
+    prompt_tokens: str = "auto"  # auto: paper where openrs tokenizes (vllm, transformers), server for an endpoint
     planning_only: bool = False
 
 
@@ -106,6 +115,9 @@ class EvalPlan:
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "limit": self.limit,
             "prompt": "paper" if self.template == MATH_QUERY_TEMPLATE else "custom template",
+            "prompt_tokens": self.backend.prompt_tokens,
+            "dtype": self.backend.dtype,
+            "engine": self.backend.engine_identity(),
             "system_prompt": self.system_prompt,
             "truncated": self.truncated,
             "models": [
@@ -128,7 +140,7 @@ class EvalPlan:
                 for t in self.tasks
             ],
             "samples": self.samples,
-            "sampling": {**asdict(self.sampling), "seed": self.seed},
+            "sampling": {**self.sampling.to_dict(), "seed": self.seed},
             "notes": self.notes,
         }
 
@@ -165,10 +177,30 @@ def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[s
     return {t.name: (t.samples_robust if protocol == "robust" else 1) for t in tasks}
 
 
+# problems per benchmark (their official sizes), for sizing a job before its files are read
+TASK_SIZES = {"aime24": 30, "aime25": 30, "math_500": 500, "amc23": 40, "minerva": 272, "olympiadbench": 675}
+
+
+def expected_tokens(
+    tasks: list[Task], counts: dict[str, int | None], samples: dict[str, int], sampling: Sampling
+) -> int | None:
+    """A rough size of the job in generated tokens (answers x a typical answer length, capped by the limit)."""
+    from openrs_cli.eval.stage import DEFAULT_TOKENS, TYPICAL_TOKENS
+
+    total = 0
+    for task in tasks:
+        problems = counts.get(task.name) or TASK_SIZES.get(task.name)
+        if problems is None:
+            return None
+        typical = min(sampling.max_new_tokens, TYPICAL_TOKENS.get(task.name, DEFAULT_TOKENS))
+        total += problems * samples[task.name] * typical
+    return total
+
+
 def plan_eval(opts: EvalOptions) -> EvalPlan:
     """Check every option and decide the whole run; nothing is started."""
     from openrs_cli.eval.backends.factory import choose_backend
-    from openrs_cli.eval.backends.vllm_server import SERVED_NAME, server_command
+    from openrs_cli.eval.backends.vllm_server import engine_mode, server_command
     from openrs_cli.hardware import resolve_gpus
     from openrs_cli.localmodels import usable_model
 
@@ -177,9 +209,14 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     tasks = parse_tasks(opts.tasks)
     if opts.limit is not None:
         at_least("--limit", opts.limit, 1)
-    at_least("--max-new-tokens", opts.max_new_tokens, 1)
-    at_least("--temperature", opts.temperature, 0)
-    within("--top-p", opts.top_p, 0, 1, low_open=True)
+    sampling = opts.sampling.checked()
+    for flag, value, allowed in (
+        ("--dtype", opts.dtype, DTYPES),
+        ("--engine", opts.engine, ENGINE_MODES),
+        ("--prompt-tokens", opts.prompt_tokens, PROMPT_TOKENS),
+    ):
+        if value not in allowed:
+            raise BadInputError(f"unknown {flag} '{value}'", f"choose from {', '.join(allowed)}")
     at_least("--concurrency", opts.concurrency, 1)
     at_least("--scoring-workers", opts.scoring_workers, 0)
     at_least("--tensor-parallel", opts.tensor_parallel, 1)
@@ -199,34 +236,50 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
     kind = choose_backend(opts.backend, opts.base_url, len(gpu_ids))
     models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
+    revision = opts.revision
     if not opts.planning_only:  # before any server starts or answer is generated
         for target in models:
             ensure_writable(target.out_dir, "--output-dir")
             if kind != "endpoint":  # an endpoint serves its own model
                 target.path = usable_model(target.path, opts.revision, "model", notes.append)
-    sampling = Sampling(opts.temperature, opts.top_p, opts.max_new_tokens)
-    if kind == "vllm":
-        for target in models:
-            target.server_command = server_command(
-                target.path,
-                len(gpu_ids),
-                sampling,
-                opts.port,
-                SERVED_NAME,
-                opts.seed,
-                opts.revision,
-                opts.tensor_parallel,
-                opts.max_num_seqs,
-                opts.max_model_len,
-            )
+        if kind != "endpoint" and models and locate(models[0].path).kind == "hub":
+            from openrs_cli.provenance import hub_commit
+
+            commit = hub_commit(models[0].path, revision)  # every process then loads this one commit
+            if commit:
+                notes.append(f"{models[0].path} revision {revision or 'main'} is commit {commit[:12]}")
+                revision = commit
     counts: dict[str, int | None] = {}
     for task in tasks:
         counts[task.name] = len(load_problems(task, opts.data_dir, opts.limit)) if opts.data_dir else opts.limit
+    samples = samples_for(tasks, opts.protocol, opts.samples)
     if kind == "transformers" and not gpu_ids:
         notes.append("generating on CPU with transformers: only practical for small models and --limit")
+    prompt_tokens = opts.prompt_tokens
+    if prompt_tokens == "auto":
+        prompt_tokens = "server" if kind == "endpoint" else "paper"
+    elif prompt_tokens == "server" and kind != "endpoint":
+        raise BadInputError(
+            f"--prompt-tokens server needs an endpoint (--base-url), not --backend {kind}", "use paper or template"
+        )
+    cpu = kind == "vllm" and not gpu_ids
+    engine = "compiled"
+    if kind == "vllm":
+        expected = expected_tokens(tasks, counts, samples, sampling)
+        engine, why = engine_mode(opts.engine, cpu, expected)
+        notes.append(f"vLLM engine {why}")
+        if cpu:
+            notes.append("vLLM's CPU build: one engine, no chunked prefill, a 2 GiB KV cache")
+    dtype = opts.dtype
+    if dtype == "auto" and cpu:
+        dtype = "float32"  # bfloat16 is emulated, and slow, on CPUs without AVX-512 BF16
     backend = BackendSettings(
         kind,
         gpu_ids,
+        dtype=dtype,
+        engine=engine,
+        prompt_tokens=prompt_tokens,
+        cpu=cpu,
         base_url=opts.base_url,
         served_model_name=opts.served_model_name,
         concurrency=opts.concurrency,
@@ -239,15 +292,18 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         max_model_len=opts.max_model_len,
         batch_size=opts.batch_size or (16 if gpu_ids and kind == "transformers" else 1),
     )
+    if kind == "vllm":
+        for target in models:
+            target.server_command = server_command(target.path, backend, sampling, opts.seed, revision)
     return EvalPlan(
         backend,
         models,
         tasks,
-        samples_for(tasks, opts.protocol, opts.samples),
+        samples,
         sampling,
         opts.seed,
         counts,
-        revision=opts.revision,
+        revision=revision,
         data_dir=opts.data_dir,
         limit=opts.limit,
         template=load_template(opts.prompt_template) if opts.prompt_template else MATH_QUERY_TEMPLATE,

@@ -19,6 +19,24 @@ MATH_QUERY_TEMPLATE = (
 )
 
 
+PROMPT_VERSION = 2  # bump when MATH_QUERY_TEMPLATE changes, so cached answers are not reused (2: two spaces)
+
+
+def prompt_id(template: str, system_prompt: str | None) -> str:
+    """Names the prompt in cache keys and results: the paper's by version, any other by its text's hash.
+
+    >>> prompt_id(MATH_QUERY_TEMPLATE, None)
+    'paper-v2'
+    >>> prompt_id("Q: {question}", None).startswith("sha256:")
+    True
+    """
+    import hashlib
+
+    if template == MATH_QUERY_TEMPLATE and not system_prompt:
+        return f"paper-v{PROMPT_VERSION}"
+    return "sha256:" + hashlib.sha256(f"{system_prompt}\n{template}".encode()).hexdigest()[:16]
+
+
 def render(question: str, template: str = MATH_QUERY_TEMPLATE) -> str:
     """The user turn: the paper's template is a Python format string, a user's holds a plain `{question}`."""
     if template == MATH_QUERY_TEMPLATE:
@@ -53,3 +71,25 @@ def load_template(path: Path) -> str:
             f"--prompt-template {path} must hold {{question}} exactly once", "put {question} where the problem goes"
         )
     return text
+
+
+def prompt_token_ids(tokenizer, messages, mode: str) -> list[int]:
+    """The token ids a model is given for a chat, under a `BackendSettings.prompt_tokens` mode.
+
+    "paper" tokenizes the rendered chat template with the tokenizer's special tokens (lighteval at ed08481:
+    a tokenizer that adds a BOS puts one before the template's own); "template" keeps the template's tokens.
+    """
+    text = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    return list(tokenizer(text, add_special_tokens=mode == "paper")["input_ids"])
+
+
+def prompt_digest(prompt: list[int] | list[dict] | tuple) -> str:
+    """sha256 of what the engine was given: its token ids, or the messages a server templated.
+
+    >>> prompt_digest([1, 2, 3]) == prompt_digest([1, 2, 3]) != prompt_digest([1, 2])
+    True
+    """
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(list(prompt), ensure_ascii=False).encode()).hexdigest()

@@ -7,7 +7,6 @@ the summary.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,44 +14,68 @@ from typing import Any
 from openrs_cli.atomic import clean_temporaries, folder_lock
 from openrs_cli.errors import RuntimeFailure
 from openrs_cli.eval.backends.factory import make_backend
-from openrs_cli.eval.cache import AnswerCache, request_key
+from openrs_cli.eval.cache import AnswerCache, answer_key
 from openrs_cli.eval.plan import EvalPlan, ModelTarget
-from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for, render
+from openrs_cli.eval.prompts import messages_for, prompt_id, render
 from openrs_cli.eval.results import lighteval_results, timestamp, write_summary, write_task
 from openrs_cli.eval.stage import Answer, Job, StageResult, Throughput, generate_and_score, sample_seed
 from openrs_cli.eval.tasks import PAPER_TASKS, Problem, Task, load_problems
 from openrs_cli.stats import task_stats
 
-PROMPT_VERSION = 2  # bump when MATH_QUERY_TEMPLATE changes, so cached answers are not reused (2: two spaces)
-
 Say = Callable[[str], None]
 
 
 def generation_settings(plan: EvalPlan) -> dict[str, Any]:
-    s = plan.sampling
-    return {"temperature": s.temperature, "top_p": s.top_p, "max_new_tokens": s.max_new_tokens, "seed": plan.seed}
+    """Every sampling field and the run's seed, as the results record them."""
+    return {**plan.sampling.to_dict(), "seed": plan.seed}
 
 
-def build_jobs(plan: EvalPlan, target: ModelTarget, problems: dict[str, list[Problem]]) -> list[Job]:
-    """One job per (task, problem, sample). The cache key names the model; the seed does not."""
-    generation = generation_settings(plan)
-    # the paper's prompt keeps its version number; a custom prompt is keyed by its text
-    prompt: object = PROMPT_VERSION
-    if plan.template != MATH_QUERY_TEMPLATE or plan.system_prompt:
-        prompt = hashlib.sha256(f"{plan.system_prompt}\n{plan.template}".encode()).hexdigest()[:16]
+def target_identity(plan: EvalPlan, target: ModelTarget) -> dict[str, Any]:
+    """The model the answers come from: its content or commit, or the endpoint's URL and name."""
+    from openrs_cli.provenance import endpoint_identity, model_identity
+
+    if plan.backend.kind == "endpoint":
+        return endpoint_identity(plan.backend.base_url or "", plan.backend.served_model_name or target.path)
+    return model_identity(target.path, plan.revision)
+
+
+def run_provenance(plan: EvalPlan, identity: dict[str, Any]) -> dict[str, Any]:
+    """What these numbers were produced with (recorded in every results file and the summary)."""
+    from openrs_cli.provenance import devices, software
+
+    return {
+        "software": software(),
+        "devices": devices(plan.gpu_ids),
+        "model": identity,
+        "engine": plan.backend.engine_identity(),
+        "dtype": plan.backend.dtype,
+        "prompt": prompt_id(plan.template, plan.system_prompt),
+        "prompt_tokens": plan.backend.prompt_tokens,
+        "sampling": generation_settings(plan),
+        "seed_scheme": "sha256(seed|task|problem|sample) per answer",
+    }
+
+
+def build_jobs(
+    plan: EvalPlan, target: ModelTarget, problems: dict[str, list[Problem]], identity: dict[str, Any]
+) -> list[Job]:
+    """One job per (task, problem, sample), keyed by everything that changes its answer."""
+    prompt = f"{prompt_id(plan.template, plan.system_prompt)}|{plan.backend.prompt_tokens}"
+    engine = plan.backend.engine_identity()
     jobs = []
     for task in plan.tasks:
         for problem in problems[task.name]:
             for sample in range(plan.samples[task.name]):
-                key = request_key(
-                    model=target.path,
-                    revision=plan.revision,
-                    task=task.name,
-                    problem=problem.digest,
-                    index=problem.index,
-                    sample=sample,
-                    prompt=prompt,
-                    **generation,
+                key = answer_key(
+                    identity,
+                    engine,
+                    plan.sampling,
+                    prompt,
+                    task.name,
+                    problem.digest,
+                    problem.index,
+                    sample,
+                    plan.seed,
                 )
                 seed = sample_seed(plan.seed, task.name, problem.question, sample)
                 messages = tuple(messages_for(problem.question, plan.template, plan.system_prompt))
@@ -82,6 +105,7 @@ def task_result(
     started: float,
     stamp: str,
     throughput: dict[str, float] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one task's lighteval-layout results and details; return its summary entry."""
     per_problem: dict[int, list[float]] = {p.index: [] for p in problems}
@@ -97,6 +121,7 @@ def task_result(
                 "prompt": render(job.question, plan.template),
                 "answer": record["text"],
                 "finish_reason": record.get("finish_reason"),
+                "prompt_sha256": record.get("prompt_sha256"),
                 "extracted_prediction": score.extracted_predictions,
                 "gold": list(job.golds),
                 "extracted_gold": score.extracted_golds,
@@ -110,14 +135,18 @@ def task_result(
         "scoring_timeouts": sum(a.score.timed_out for a in answers),
         "backend": plan.backend.kind,
         "throughput": throughput or Throughput().to_dict(),
+        "provenance": provenance,
     }
     generation = generation_settings(plan)
     result = lighteval_results(task, stats, target.name, plan.revision, generation, started, time.time(), extra)
     path = write_task(target.out_dir, target.name, task, result, details, stamp)
+    extra.pop("provenance")  # in the results file; the summary holds it once
     return {**stats.to_dict(), **extra, "results_file": str(path)}
 
 
-def summarise(plan: EvalPlan, target: ModelTarget, tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def summarise(
+    plan: EvalPlan, target: ModelTarget, tasks: dict[str, dict[str, Any]], provenance: dict[str, Any]
+) -> dict[str, Any]:
     paper = [tasks[t]["avg_at_k"] for t in PAPER_TASKS if tasks.get(t, {}).get("complete")]
     return {
         "model": target.path,
@@ -130,6 +159,7 @@ def summarise(plan: EvalPlan, target: ModelTarget, tasks: dict[str, dict[str, An
         "tasks": tasks,
         "average": sum(paper) / len(paper) if len(paper) == len(PAPER_TASKS) else None,
         "output_dir": str(target.out_dir),
+        "provenance": provenance,
     }
 
 
@@ -142,7 +172,9 @@ def evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, A
 def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, Any]:
     started = time.time()
     problems = {t.name: load_problems(t, plan.data_dir, plan.limit) for t in plan.tasks}
-    jobs = build_jobs(plan, target, problems)
+    identity = target_identity(plan, target)
+    provenance = run_provenance(plan, identity)
+    jobs = build_jobs(plan, target, problems, identity)
     cache = AnswerCache(target.out_dir / "cache.jsonl")
     cached = sum(cache.get(job.key) is not None for job in jobs)
     say(f"{target.name}: {len(jobs)} answers needed, {cached} cached, {len(jobs) - cached} to generate")
@@ -183,14 +215,14 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
             say(f"{target.name} {task.name}: incomplete, {len(answers)} of {expected} answers ({failed} failed)")
             continue
         speed = stage.throughput.get(task.name, Throughput()).to_dict()
-        entry = task_result(plan, target, task, problems[task.name], answers, failed, started, stamp, speed)
+        entry = task_result(plan, target, task, problems[task.name], answers, failed, started, stamp, speed, provenance)
         summary_tasks[task.name] = {"complete": True, **entry}
         low, high = entry["ci95_low"] * 100, entry["ci95_high"] * 100
         say(
             f"{target.name} {task.name}: {entry['avg_at_k'] * 100:.1f}% (95% CI {low:.1f}-{high:.1f}, "
             f"{entry['n_problems']} problems x {entry['k']} samples)"
         )
-    summary = summarise(plan, target, summary_tasks)
+    summary = summarise(plan, target, summary_tasks, provenance)
     summary["throughput"] = stage.throughput["all"].to_dict()
     write_summary(target.out_dir, summary)
     if incomplete:

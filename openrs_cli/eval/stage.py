@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openrs_cli import faults
 from openrs_cli.boxed import has_boxed
 from openrs_cli.eval.backends.base import Backend, BackendSettings, GenRequest, GenResult, Sampling
 from openrs_cli.eval.backends.factory import choose_backend, make_backend
-from openrs_cli.eval.cache import AnswerCache, request_key
-from openrs_cli.eval.prompts import messages_for
+from openrs_cli.eval.cache import AnswerCache, answer_key
+from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for, prompt_id
 from openrs_cli.eval.scoring import Score, make_scorer
 from openrs_cli.progress import PlainProgress
 
@@ -31,12 +32,14 @@ __all__ = [
     "AnswerCache",
     "BackendSettings",
     "Job",
+    "MATH_QUERY_TEMPLATE",
     "Sampling",
     "StageResult",
     "choose_backend",
     "generate_and_score",
     "make_backend",
-    "request_key",
+    "prompt_id",
+    "answer_key",
     "sample_seed",
 ]
 
@@ -260,6 +263,7 @@ def generate_and_score(
 
     throughput: dict[str, Throughput] = {"all": Throughput()}
     started = time.monotonic()
+    generated = [0]  # answers cached in this run (the fault hook counts them)
 
     def on_result(request: GenRequest, result: GenResult) -> None:
         job = by_key[request.key]
@@ -282,9 +286,12 @@ def generate_and_score(
                     "text": result.text,
                     "finish_reason": result.finish_reason,
                     "completion_tokens": result.completion_tokens,
+                    "prompt_sha256": result.prompt_sha256,
                 }
             )
             score(job, result.text)
+            generated[0] += 1
+            faults.reached("answers", generated[0], {"server": getattr(backend, "kill_server", lambda: None)})
         progress.advance(job.task, result.completion_tokens)
 
     backend = None

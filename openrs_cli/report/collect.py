@@ -31,6 +31,7 @@ class Measurement:
     stamp: str
     path: Path
     throughput: dict | None = None  # openrs summaries: generated tokens, seconds, tokens/s, requests/s
+    provenance: dict | None = None  # openrs summaries: software, devices, model identity, engine, sampling
 
 
 def headline_metric(values: dict) -> tuple[float | None, float | None]:
@@ -96,6 +97,7 @@ def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Mea
                     stamp,
                     path,
                     stats.get("throughput") if isinstance(stats.get("throughput"), dict) else None,
+                    data.get("provenance") if isinstance(data.get("provenance"), dict) else None,
                 )
             )
     return out
@@ -184,6 +186,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
                     files={t: str(m.path) for t, m in latest.items()},
                     problems={t: m.problems for t, m in latest.items() if isinstance(m.problems, int)},
                     throughput={t: m.throughput for t, m in latest.items() if m.throughput},
+                    provenance={t: m.provenance for t, m in latest.items() if m.provenance},
                 )
             )
     rows.sort(key=lambda r: (r.series or r.name, r.step or 0))

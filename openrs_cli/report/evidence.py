@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.details import details_files, newest_by_task, read_details, run_name, task_name
+from openrs_cli.eval.details import details_files, newest_by_task, read_details, run_name, run_provenance, task_name
 from openrs_cli.report.collect import headline_metric
 
 
@@ -32,6 +32,7 @@ class Side:
     name: str
     tasks: dict[str, TaskEvidence]
     source: Path | None = None
+    provenance: dict | None = None  # software, devices, model identity, engine, sampling (openrs results)
 
 
 def load_side(path: Path) -> Side:
@@ -49,7 +50,7 @@ def load_side(path: Path) -> Side:
             flat = [s for scores in problems.values() for s in scores]
             means = [sum(v) / len(v) for v in problems.values()]
             tasks[task] = TaskEvidence(sum(means) / len(means), None, problems) if flat else None
-        return Side(name, {t: e for t, e in tasks.items() if e is not None}, path)
+        return Side(name, {t: e for t, e in tasks.items() if e is not None}, path, run_provenance(path))
     results = [p for p in path.rglob("results_*.json") if p.is_file()]
     if not results:
         raise BadInputError(f"{path} holds no details_* or results_*.json files", "give an eval output folder")
@@ -75,4 +76,4 @@ def _from_results(files: list[Path], name: str, source: Path) -> Side:
                 tasks[task_name(key)] = TaskEvidence(score, stderr)
     if not tasks:
         raise BadInputError(f"no task results in {files[0]}", "give lighteval or openrs results files")
-    return Side(name, tasks, source)
+    return Side(name, tasks, source, run_provenance(source if source.is_dir() else files[-1]))

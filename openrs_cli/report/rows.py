@@ -47,6 +47,7 @@ class TableRow:
     cost: float | None = None
     problems: dict[str, int] = field(default_factory=dict)  # measured: problems per task
     throughput: dict[str, dict] = field(default_factory=dict)  # measured by openrs: generation speed per task
+    provenance: dict[str, dict] = field(default_factory=dict)  # measured by openrs: what each task ran with
 
     def percent(self, task: str) -> float | None:
         value = self.scores.get(task)
@@ -79,6 +80,7 @@ class TableRow:
             "stderr": {t: pct(v) for t, v in self.stderr.items()},
             "cost": self.cost,
             "throughput": dict(self.throughput),
+            "provenance": dict(self.provenance),
             "files": dict(self.files),
         }
 

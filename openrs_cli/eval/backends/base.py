@@ -3,17 +3,77 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Protocol
+
+from openrs_cli.checks import at_least, within
+from openrs_cli.errors import BadInputError
 
 BACKENDS = ("auto", "vllm", "endpoint", "transformers")
 
 
+def _option(flag: str, help: str, low: float, high: float | None = None, low_open: bool = False) -> dict:
+    return {"flag": flag, "help": help, "low": low, "high": high, "low_open": low_open}
+
+
 @dataclass(frozen=True)
 class Sampling:
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 32768
+    """Every sampling parameter, declared once: default, flag, help and range live here.
+
+    Each backend sends every field explicitly, so neither a server's defaults (`vllm serve` applies a model
+    folder's generation_config.json to whatever a request leaves out) nor transformers' `generate()` (which
+    reads the same file) fills a gap. The answer cache keys on all of them; the results record all of them.
+    """
+
+    temperature: float = field(default=0.6, metadata=_option("--temperature", "Sampling temperature (paper: 0.6).", 0))
+    top_p: float = field(
+        default=0.95, metadata=_option("--top-p", "Nucleus sampling (paper: 0.95).", 0, 1, low_open=True)
+    )
+    top_k: int = field(default=-1, metadata=_option("--sampling top_k", "Top-k sampling; -1: off (the paper's).", -1))
+    min_p: float = field(
+        default=0.0, metadata=_option("--sampling min_p", "Min-p sampling; 0: off (the paper's).", 0, 1)
+    )
+    repetition_penalty: float = field(
+        default=1.0, metadata=_option("--sampling repetition_penalty", "1: off (the paper's).", 0, low_open=True)
+    )
+    max_new_tokens: int = field(default=32768, metadata=_option("--max-new-tokens", "Paper: 32768.", 1))
+
+    def checked(self) -> Sampling:
+        """This sampling, or a one-line error naming the first value out of its range."""
+        for f in fields(self):
+            meta, value = f.metadata, getattr(self, f.name)
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+                raise BadInputError(f"{meta['flag']} must be a whole number, got {value!r}")
+            if meta["high"] is None:
+                at_least(meta["flag"], value, meta["low"])
+                if meta["low_open"] and value == meta["low"]:
+                    raise BadInputError(f"{meta['flag']} must be greater than {meta['low']:g}, got {value:g}")
+            else:
+                within(meta["flag"], value, meta["low"], meta["high"], low_open=meta["low_open"])
+        return self
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+SAMPLING = Sampling()  # the paper's protocol; the CLI's defaults come from here
+
+
+def sampling_fields() -> dict[str, Any]:
+    """Field name -> dataclasses.Field, for `--sampling NAME=VALUE` and the CLI's help."""
+    return {f.name: f for f in fields(Sampling)}
+
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+ENGINE_MODES = ("auto", "eager", "compiled")  # vLLM: eager skips torch.compile and CUDA graphs
+# How the prompt reaches the model:
+#   paper:    the chat template rendered as text, then tokenized *with* the tokenizer's special tokens, as the
+#             paper's lighteval (ed08481, add_special_tokens=True) fed vLLM: R1-Distill's tokenizer adds a BOS
+#             in front of the template's own, so its prompts start with two; a tokenizer that adds none
+#             (Qwen3, SmolLM2) gives exactly the template's tokens;
+#   template: the chat template's tokens only (one BOS), what a chat endpoint builds;
+#   server:   the messages, templated by the server (endpoint backend).
+PROMPT_TOKENS = ("auto", "paper", "template", "server")
 
 
 @dataclass
@@ -33,6 +93,10 @@ class BackendSettings:
     max_num_seqs: int = 256  # sequences each vLLM engine batches (vLLM's default)
     max_model_len: int | None = None  # vLLM's context; None: max_new_tokens + room for the prompt
     batch_size: int = 1  # transformers backend: requests generated together (fixed chunks)
+    dtype: str = "auto"  # weights and activations (vLLM --dtype, transformers dtype)
+    engine: str = "compiled"  # vllm: eager or compiled (the plan resolves "auto")
+    prompt_tokens: str = "template"  # paper, template or server (the plan resolves "auto")
+    cpu: bool = False  # vllm on vLLM's CPU build: its CPU settings
 
     @property
     def in_flight(self) -> int:
@@ -44,7 +108,17 @@ class BackendSettings:
 
     @property
     def server_env(self) -> dict[str, str]:
-        return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpu_ids))}
+        from openrs_cli.hardware import visible_devices_env
+
+        return visible_devices_env(self.gpu_ids)
+
+    def engine_identity(self) -> dict[str, Any]:
+        """What about the engine changes the answers (part of every answer's cache key and provenance)."""
+        if self.kind == "vllm":
+            return {"kind": "vllm", "dtype": self.dtype, "mode": self.engine, "device": "cpu" if self.cpu else "gpu"}
+        if self.kind == "transformers":
+            return {"kind": "transformers", "dtype": self.dtype, "batch_size": self.batch_size}
+        return {"kind": "endpoint"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +137,7 @@ class GenResult:
     finish_reason: str  # "stop", "length", or "error"
     completion_tokens: int = 0
     error: str | None = None
+    prompt_sha256: str | None = None  # of the prompt token ids the engine received (or of the messages sent)
 
 
 OnResult = Callable[[GenRequest, GenResult], None]

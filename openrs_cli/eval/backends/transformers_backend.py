@@ -3,19 +3,28 @@
 One request at a time by default (each sample with its own seed). With
 `batch_size` > 1 (on a GPU), requests are generated in batches of that many, left-padded, seeded by each
 batch's first request: the caller sends whole, fixed chunks, so a resumed run regenerates whole chunks and
-gets the same answers as an uninterrupted one.
+gets the same answers as an uninterrupted one. Every sampling field is passed to `generate()` explicitly
+(top-k 0 is transformers' "off"), so the model's generation_config.json cannot change the sampling.
 """
 
 from __future__ import annotations
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.backends.base import GenRequest, GenResult, OnResult, Sampling
+from openrs_cli.eval.prompts import prompt_digest, prompt_token_ids
 
 
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model: str, revision: str | None = None, dtype: str = "auto", batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        model: str,
+        revision: str | None = None,
+        dtype: str = "auto",
+        batch_size: int = 1,
+        prompt_tokens: str = "template",
+    ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
@@ -24,6 +33,7 @@ class TransformersBackend:
         transformers_logging.set_verbosity_error()
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.prompt_tokens = prompt_tokens
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
             self.model = AutoModelForCausalLM.from_pretrained(model, revision=revision, dtype=dtype)
@@ -45,24 +55,25 @@ class TransformersBackend:
         self._one_by_one(requests, sampling, on_result)
 
     def _batch(self, chunk: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
-
-        texts = [
-            self.tokenizer.apply_chat_template(list(r.messages), add_generation_prompt=True, tokenize=False)
-            for r in chunk
-        ]
-        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        prompts = [prompt_token_ids(self.tokenizer, r.messages, self.prompt_tokens) for r in chunk]
+        inputs = self.tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(self.device)
         budget = self._budget(inputs["input_ids"].shape[1], sampling.max_new_tokens)
         output = self._sample(inputs, chunk[0].seed, sampling, budget)  # one seed per fixed chunk: reruns match
         eos_ids = self._eos_ids()
-        for request, row in zip(chunk, output[:, inputs["input_ids"].shape[1] :].tolist(), strict=True):
+        rows = output[:, inputs["input_ids"].shape[1] :].tolist()
+        for request, prompt, row in zip(chunk, prompts, rows, strict=True):
             new = []
             for token in row:
                 new.append(token)
                 if token in eos_ids:
                     break
-            stopped = bool(new) and new[-1] in eos_ids
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
-            on_result(request, GenResult(text, "stop" if stopped or len(new) < budget else "length", len(new)))
+            on_result(request, self._result(new, eos_ids, budget, prompt))
+
+    def _result(self, new: list[int], eos_ids: set[int], budget: int, prompt: list[int]) -> GenResult:
+        stopped = bool(new) and new[-1] in eos_ids
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        finish = "stop" if stopped or len(new) < budget else "length"
+        return GenResult(text, finish, len(new), prompt_sha256=prompt_digest(prompt))
 
     def _sample(self, inputs, seed: int, sampling: Sampling, budget: int):
         import torch
@@ -73,8 +84,11 @@ class TransformersBackend:
             return self.model.generate(
                 **inputs,
                 do_sample=sample,
-                temperature=sampling.temperature if sample else None,
-                top_p=sampling.top_p if sample else None,
+                temperature=sampling.temperature if sample else 1.0,
+                top_p=sampling.top_p if sample else 1.0,
+                top_k=max(0, sampling.top_k) if sample else 0,  # 0: off in transformers, -1 in vLLM
+                min_p=sampling.min_p,
+                repetition_penalty=sampling.repetition_penalty,
                 max_new_tokens=budget,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
@@ -84,21 +98,16 @@ class TransformersBackend:
         return set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
 
     def _one_by_one(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
+        import torch
 
         eos_ids = self._eos_ids()
         for request in requests:
-            inputs = self.tokenizer.apply_chat_template(
-                list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-            ).to(self.device)
-            budget = self._budget(inputs["input_ids"].shape[1], sampling.max_new_tokens)
+            prompt = prompt_token_ids(self.tokenizer, request.messages, self.prompt_tokens)
+            ids = torch.tensor([prompt], device=self.device)
+            inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+            budget = self._budget(ids.shape[1], sampling.max_new_tokens)
             output = self._sample(inputs, request.seed, sampling, budget)  # one seed per sample
-            new = output[0][inputs["input_ids"].shape[1] :].tolist()
-            stopped = bool(new) and new[-1] in eos_ids
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
-            on_result(
-                request,
-                GenResult(text, "stop" if stopped or len(new) < budget else "length", len(new)),
-            )
+            on_result(request, self._result(output[0][ids.shape[1] :].tolist(), eos_ids, budget, prompt))
 
     def _budget(self, prompt_tokens: int, wanted: int) -> int:
         """New tokens this prompt can have: the model's context minus the prompt, at most `wanted`."""

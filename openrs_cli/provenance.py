@@ -92,13 +92,17 @@ def software() -> dict[str, Any]:
     return info
 
 
-def devices(gpu_ids: list[int] | None = None) -> dict[str, Any]:
-    """The GPUs in use (names and count), else the CPU."""
+def devices(gpu_ids: list[int] | None = None, planned: int = 0) -> dict[str, Any]:
+    """The GPUs in use (`gpu_ids`, physical indices; None: every visible one), else the CPU. A plan for GPUs not
+    on this machine (`planned`, e.g. an sbatch script) says so instead of naming this machine's devices."""
     from openrs_cli.hardware import detect_gpus
 
-    gpus = [g for g in detect_gpus() if gpu_ids is None or g.physical_index in gpu_ids] if gpu_ids != [] else []
+    found, _ = detect_gpus() if gpu_ids != [] else ([], "")
+    gpus = [g for g in found if gpu_ids is None or g.physical_index in gpu_ids]
     if gpus:
         return {"kind": "gpu", "count": len(gpus), "names": sorted({g.name for g in gpus})}
+    if planned:
+        return {"kind": "gpu", "count": planned, "names": ["planned, not on this machine"]}
     return {"kind": "cpu", "count": os.cpu_count() or 1, "names": [cpu_name()]}
 
 

@@ -238,7 +238,7 @@ def training_provenance(plan: TrainPlan) -> dict[str, Any]:
     config = plan.config
     return {
         "software": software(),
-        "devices": devices(None if plan.gpus else []),
+        "devices": devices(None, planned=plan.gpus * plan.nodes) if plan.gpus else devices([]),
         "model": model_identity(str(config["model_name_or_path"]), config.get("model_revision")),
         "dtype": "bfloat16" if config.get("bf16") else str(config.get("dtype") or "float32"),
         "seed": config.get("seed"),

@@ -43,6 +43,8 @@ def pick_checkpoints(folder: Path, spec: str, hint_if_none: str) -> list[tuple[i
         wanted = {int(s) for s in spec.split(",") if s.strip()}
     except ValueError:
         raise BadInputError(f"--checkpoints must be 'all' or steps like 50,100, got '{spec}'") from None
+    if not wanted:  # " " or ",": selects nothing, which is never what was meant
+        raise BadInputError(f"--checkpoints '{spec}' names no checkpoint", "give 'all' or steps like 50,100")
     missing = sorted(wanted - {s for s, _ in found})
     if missing:
         raise BadInputError(f"no checkpoint-{missing[0]} in {folder}", f"have: {', '.join(str(s) for s, _ in found)}")

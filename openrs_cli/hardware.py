@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
+MAX_GPUS_PER_NODE = 64  # a bound for plans: more is a typo, and would allocate index lists until memory runs out
 NVIDIA_SMI_QUERY = ["--query-gpu=index,uuid,name,memory.total", "--format=csv,noheader,nounits"]
 
 
@@ -152,6 +153,11 @@ def resolve_gpus(requested: str, planning_only: bool) -> tuple[list[int], list[s
         raise BadInputError(f"--gpus must be a number or 'auto', got '{requested}'")
     if requested == "0":
         return [], []
+    if requested.isdigit() and int(requested) > MAX_GPUS_PER_NODE:
+        raise BadInputError(
+            f"--gpus {requested} is more than a node holds (at most {MAX_GPUS_PER_NODE})",
+            "give the GPUs of one machine; --nodes multiplies them",
+        )
     found, _ = detect_gpus(use_torch=requested == "auto" or not planning_only)
     ids = [g.physical_index for g in found]
     if requested == "auto":

@@ -38,6 +38,8 @@ def setup_files(tmp, shared, tiny):
     (tmp / "bad.yaml").write_text("beta: [0.04\n")
     (tmp / "noproblem.jsonl").write_text('{"question_text": "1+1", "answer": "2"}\n')
     (tmp / "noprep").mkdir()
+    (tmp / "run" / "checkpoint-10").mkdir(parents=True)
+    (tmp / "run" / "checkpoint-10" / "config.json").write_text("{}")
     for name, content in (("emptybench", ""), ("junkbench", "{not json"), ("listbench", "[1, 2]\n")):
         (tmp / name).mkdir()
         (tmp / name / "aime24.jsonl").write_text(content)
@@ -54,6 +56,7 @@ def setup_files(tmp, shared, tiny):
         "BENCH": str(shared / "bench"),
         "AIME": str(shared / "train" / "aime_1983_2023.jsonl"),
         "NOPREP": str(tmp / "noprep"),
+        "RUN": str(tmp / "run"),
     }
 
 
@@ -158,6 +161,27 @@ CASES = [
     ("report --output-dir BADYAML/x --no-figures", 2, "not writable"),
     ("push --model-dir TINY --repo-id me/x..y --dry-run", 2, "user/name"),
     ("push --model-dir TINY --repo-id me/--x --dry-run", 2, "user/name"),
+    # impossible values, empty selections, unbounded sizes (the second hostile probe)
+    ("train --exp 3 --beta nan --dry-run", 2, "finite"),
+    ("train --exp 3 --set learning_rate=.inf --dry-run", 2, "finite"),
+    ("train --exp 3 --set temperature=nan --dry-run", 2, "finite"),
+    ("train --exp 3 --gpus 99999999999 --dry-run", 2, "at most 64"),
+    ("eval --model org/m --gpus 99999999999 --dry-run", 2, "at most 64"),
+    ("eval --model RUN --checkpoints , --dry-run", 2, "names no checkpoint"),
+    ("eval --model RUN --checkpoints 10,abc --dry-run", 2, "--checkpoints"),
+    ("eval --model org/m --sampling top_k=1.5 --dry-run", 2, "top_k"),
+    ("eval --model org/m --sampling nope=1 --dry-run", 2, "--sampling expects NAME=VALUE"),
+    ("eval --model org/m --sampling min_p=2 --dry-run", 2, "min_p"),
+    ("eval --model org/m --sampling repetition_penalty=0 --dry-run", 2, "repetition_penalty"),
+    ("eval --model org/m --temperature nan --dry-run", 2, "finite"),
+    ("eval --model org/m --dtype float8 --dry-run", 2, "float8"),
+    ("eval --model org/m --engine turbo --dry-run", 2, "turbo"),
+    ("eval --model org/m --backend transformers --prompt-tokens server --dry-run", 2, "needs an endpoint"),
+    ("compare JUNK EMPTY --resamples 1000000000", 2, "--resamples"),
+    ("data filter --dataset NOPREP --model TINY --samples 100000000", 2, "--samples"),
+    ("data filter --dataset NOPREP --model TINY --temperature nan", 2, "finite"),
+    ("data prepare --output TMP/d --source s1=AIME --hard-difficulty nan", 2, "--hard-difficulty"),
+    ("train --recipe smoke --gpus 0 --model TINY --generation vllm --output-dir TMP/o", 2, "weight_loader"),
 ]
 
 

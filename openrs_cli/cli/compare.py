@@ -35,14 +35,14 @@ def compare(
     compared with A: paired over problems where per-sample details exist, unpaired from standard errors
     otherwise (the output says which).
     """
-    from openrs_cli.checks import at_least
+    from openrs_cli.checks import within
     from openrs_cli.errors import BadInputError
     from openrs_cli.report.compare import against_quoted, render
     from openrs_cli.report.compare import compare as compare_sides
     from openrs_cli.report.evidence import load_side
     from openrs_cli.report.rows import quoted_row
 
-    at_least("--resamples", resamples, 100)
+    within("--resamples", resamples, 100, 1_000_000)  # a million resamples take minutes; more is a typo
     roots = list(results or [Path("outputs/eval")])
     loaded = [load_side(_resolve(name, roots)) for name in sides]
     if against is not None:

@@ -79,6 +79,7 @@ def prepare(
     at_least("--ngram", ngram, 1)
     within("--min-overlap", min_overlap, 0, 1)
     at_least("--seed", seed, 0)
+    at_least("--hard-difficulty", hard_difficulty, 0)  # a finite number: nan would label every problem easy
     if max_tokens is not None:
         at_least("--max-tokens", max_tokens, 1)
         if tokenizer is None:
@@ -170,12 +171,12 @@ def filter_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Score each problem with a model (eval backends and scoring) and write a pass_rate column."""
-    from openrs_cli.checks import at_least
+    from openrs_cli.checks import at_least, within
     from openrs_cli.dataprep.difficulty import FilterOptions, parse_range, run_filter
     from openrs_cli.eval.backends.base import Sampling
     from openrs_cli.hardware import detect_gpus
 
-    at_least("--samples", samples, 1)
+    within("--samples", samples, 1, 1024)  # samples per problem: more only fills the disk
     at_least("--seed", seed, 0)
     if limit is not None:
         at_least("--limit", limit, 1)

@@ -207,12 +207,15 @@ def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items:
         name, sep, raw = item.partition("=")
         name = name.strip()
         if not sep or name not in _FIELDS:
-            raise BadInputError(f"--sampling expects NAME=VALUE with NAME one of {', '.join(_FIELDS)}, got '{item}'")
+            raise BadInputError(
+                f"--sampling expects NAME=VALUE, got '{item}'", f"use one of {', '.join(_FIELDS)}, e.g. top_k=20"
+            )
         kind = int if _FIELDS[name].type in ("int", int) else float
         try:
             values[name] = kind(raw)
         except ValueError:
-            raise BadInputError(f"--sampling {name}: '{raw}' is not a {kind.__name__}") from None
+            word = "a whole number" if kind is int else "a number"
+            raise BadInputError(f"--sampling {name}: '{raw}' is not {word}", f"give {word}, e.g. {name}=1") from None
     return replace(Sampling(), **values)
 
 

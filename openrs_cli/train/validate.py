@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from openrs_cli.errors import BadInputError
@@ -27,7 +28,10 @@ def _coerce(key: str, value: Any, kind: str | None) -> Any:
                 raise ValueError
             return int(value)
         if kind == "float" and not isinstance(value, bool):
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # nan or inf: a 50-line torch traceback later
+                raise BadInputError(f"'{key}' must be a finite number, got {value!r}", "fix the recipe or --set value")
+            return number
         if kind == "str" and isinstance(value, (dict, list)):
             raise ValueError
     except (TypeError, ValueError):

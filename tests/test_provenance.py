@@ -60,3 +60,5 @@ def test_differences_name_devices_versions_and_the_model():
     assert "vllm 0.31.0 vs 0.7.2" in lines and "devices 1 x H100 vs 4 x A40" in lines
     assert any(line.startswith("model org/m@cccccccccccc vs org/m@dddddddddddd") for line in lines)
     assert provenance.differences(a, a) == []
+    eager, compiled = ({"engine": {"kind": "vllm", "mode": m}} for m in ("eager", "compiled"))
+    assert provenance.differences(eager, compiled) == ["engine.mode eager vs compiled"]

@@ -127,10 +127,10 @@ def layouts(gpus: int, importable: dict[str, bool]) -> dict[str, str]:
 def engines(gpus: int, vllm_build: str | None) -> dict[str, str]:
     """Which generation engine each command uses here, and why.
 
-    >>> engines(0, "cpu")["eval"]
-    'transformers by default (no GPU); --backend vllm runs vLLM\'s CPU build'
-    >>> engines(4, "cuda")["train"]
-    'vLLM (CUDA) beside the training ranks'
+    >>> print(engines(0, "cpu")["eval"])
+    transformers by default (no GPU); --backend vllm runs vLLM's CPU build
+    >>> print(engines(4, "cuda")["train"])
+    vLLM (CUDA) beside the training ranks
     """
     if gpus and vllm_build == "cuda":
         return {"eval": "vLLM (CUDA), data parallel over the GPUs", "train": "vLLM (CUDA) beside the training ranks"}

@@ -25,6 +25,7 @@ from openrs_cli.eval.stage import (
     choose_backend,
     generate_and_score,
     make_backend,
+    resolve_prompt_tokens,
     sample_seed,
 )
 
@@ -82,16 +83,18 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     out = opts.output or (opts.dataset if opts.dataset.is_dir() else opts.dataset.parent)
     ensure_writable(out, "--output")  # before any answer is generated
     kind = choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids))
-    settings = BackendSettings(kind, opts.gpu_ids, base_url=opts.base_url, port=FILTER_PORT)
-    settings.prompt_tokens = "server" if kind == "endpoint" else "paper"
+    prompt_tokens = resolve_prompt_tokens("auto", kind)
+    settings = BackendSettings(
+        kind, opts.gpu_ids, base_url=opts.base_url, port=FILTER_PORT, prompt_tokens=prompt_tokens
+    )
     endpoint = kind == "endpoint"
     identity = endpoint_identity(opts.base_url or "", opts.model) if endpoint else model_identity(opts.model)
     cache = AnswerCache(out / "filter_cache.jsonl")
     prompt = f"{prompt_id(MATH_QUERY_TEMPLATE, None)}|{settings.prompt_tokens}"
+    engine = settings.engine_identity()
     jobs = []
     for i, row in enumerate(rows):
         for s in range(opts.samples):
-            engine = settings.engine_identity()
             key = answer_key(identity, engine, sampling, prompt, "filter", row["problem"], i, s, opts.seed)
             seed = sample_seed(opts.seed, "filter", row["problem"], s)
             jobs.append(Job(key, "filter", i, s, row["problem"], (f"${row['answer']}$",), "latex", seed))

@@ -22,6 +22,7 @@ from openrs_cli.eval.backends.base import (
     SAMPLING,
     BackendSettings,
     Sampling,
+    resolve_prompt_tokens,
 )
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, load_template
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
@@ -255,13 +256,7 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     samples = samples_for(tasks, opts.protocol, opts.samples)
     if kind == "transformers" and not gpu_ids:
         notes.append("generating on CPU with transformers: only practical for small models and --limit")
-    prompt_tokens = opts.prompt_tokens
-    if prompt_tokens == "auto":
-        prompt_tokens = "server" if kind == "endpoint" else "paper"
-    elif prompt_tokens == "server" and kind != "endpoint":
-        raise BadInputError(
-            f"--prompt-tokens server needs an endpoint (--base-url), not --backend {kind}", "use paper or template"
-        )
+    prompt_tokens = resolve_prompt_tokens(opts.prompt_tokens, kind)
     cpu = kind == "vllm" and not gpu_ids
     engine = "compiled"
     if kind == "vllm":

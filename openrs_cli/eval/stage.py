@@ -19,7 +19,14 @@ from typing import Any
 
 from openrs_cli import faults
 from openrs_cli.boxed import has_boxed
-from openrs_cli.eval.backends.base import Backend, BackendSettings, GenRequest, GenResult, Sampling
+from openrs_cli.eval.backends.base import (
+    Backend,
+    BackendSettings,
+    GenRequest,
+    GenResult,
+    Sampling,
+    resolve_prompt_tokens,
+)
 from openrs_cli.eval.backends.factory import choose_backend, make_backend
 from openrs_cli.eval.cache import AnswerCache, answer_key
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for, prompt_id
@@ -39,6 +46,7 @@ __all__ = [
     "generate_and_score",
     "make_backend",
     "prompt_id",
+    "resolve_prompt_tokens",
     "answer_key",
     "sample_seed",
 ]

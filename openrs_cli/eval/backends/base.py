@@ -76,6 +76,21 @@ ENGINE_MODES = ("auto", "eager", "compiled")  # vLLM: eager skips torch.compile 
 PROMPT_TOKENS = ("auto", "paper", "template", "server")
 
 
+def resolve_prompt_tokens(requested: str, kind: str) -> str:
+    """`auto` is the paper's tokens where openrs tokenizes (vllm, transformers) and the server's for an endpoint.
+
+    >>> resolve_prompt_tokens("auto", "vllm"), resolve_prompt_tokens("auto", "endpoint")
+    ('paper', 'server')
+    """
+    if requested == "auto":
+        return "server" if kind == "endpoint" else "paper"
+    if requested == "server" and kind != "endpoint":
+        raise BadInputError(
+            f"--prompt-tokens server needs an endpoint (--base-url), not --backend {kind}", "use paper or template"
+        )
+    return requested
+
+
 @dataclass
 class BackendSettings:
     """How answers are generated: the backend and what it needs to start."""

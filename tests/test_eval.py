@@ -215,7 +215,7 @@ def test_dry_run_on_eight_gpus_plans_a_data_parallel_vllm_server(capsys):
     plan = json.loads(out)
     assert plan["backend"] == "vllm" and plan["gpus"] == 8
     argv = plan["server_command"]
-    assert argv[1:5] == ["-m", "vllm.entrypoints.openai.api_server", "--model", "Ben-Lustig/OpenRS-GRPO_Qwen3"]
+    assert argv[1:5] == ["-m", "vllm.entrypoints.launchers.api_server.entry", "--model", "Ben-Lustig/OpenRS-GRPO_Qwen3"]
     assert argv[argv.index("--generation-config") + 1] == "vllm"  # the model folder's sampling defaults never apply
     assert argv[argv.index("--data-parallel-size") + 1] == "8"
     assert int(argv[argv.index("--max-model-len") + 1]) > 32768
@@ -459,3 +459,9 @@ def test_vllm_without_gpus_needs_vllms_cpu_build(capsys, monkeypatch, cpu_build)
     argv = plan["server_command"]
     assert "--no-enable-chunked-prefill" in argv and "--data-parallel-size" not in argv
     assert plan["dtype"] == "float32" and plan["engine"]["device"] == "cpu"
+    # the model runs in the engine's process: the CPU build keeps `uni` only with V1 multiprocessing off
+    assert argv[argv.index("--distributed-executor-backend") + 1] == "uni"
+    from openrs_cli.eval.backends.base import BackendSettings
+    from openrs_cli.eval.backends.vllm_server import server_env
+
+    assert server_env(BackendSettings("vllm", [], cpu=True))["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"

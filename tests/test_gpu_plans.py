@@ -64,6 +64,6 @@ def test_planned_vllm_serve_for_eval_parses_with_vllms_parser(capsys):
 
     code, out, _ = invoke(capsys, "eval", "--model", "org/m", "--gpus", "8", "--dry-run", "--json")
     argv = json.loads(out)["server_command"]
-    assert argv[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert argv[1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
     parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(argv[3:])
     assert parsed.data_parallel_size == 8 and parsed.max_num_seqs == 256

@@ -264,7 +264,7 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         engine, why = engine_mode(opts.engine, cpu, expected)
         notes.append(f"vLLM engine {why}")
         if cpu:
-            notes.append("vLLM's CPU build: one engine, no chunked prefill, a 2 GiB KV cache")
+            notes.append("vLLM's CPU build: one engine, the model in its process, no chunked prefill, a 2 GiB KV cache")
     dtype = opts.dtype
     if dtype == "auto" and cpu:
         dtype = "float32"  # bfloat16 is emulated, and slow, on CPUs without AVX-512 BF16

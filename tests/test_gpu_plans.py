@@ -43,15 +43,45 @@ def test_planned_accelerate_launch_parses_with_accelerates_parser(capsys, args):
 
 
 @pytest.mark.parametrize("gpus", ["2", "4", "6", "8"])
-def test_planned_trl_vllm_serve_parses_with_trls_parser(capsys, gpus):
-    from trl.scripts.vllm_serve import make_parser
+def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, gpus):
+    """TRL 1.16 deprecates `trl vllm-serve`: it only runs vLLM's server with flags its VLLMClient needs. The plan
+    runs that server directly with exactly TRL's flags (its own `build_command` for the same settings)."""
+    from trl.scripts.vllm_serve import ScriptArguments, build_command
 
     data = plan(capsys, "--gpus", gpus)
     (server,) = [p for p in data["processes"] if p["role"] == "vllm"]
-    assert server["argv"][:2] == ["trl", "vllm-serve"]
-    (args,) = make_parser().parse_args_and_config(args=server["argv"][2:])
-    assert args.data_parallel_size == len(data["vllm_gpus"]) == len(server["env"]["CUDA_VISIBLE_DEVICES"].split(","))
-    assert args.max_model_len == 4608 and args.dtype == "bfloat16" and args.port == 8000
+    argv = server["argv"]
+    assert argv[1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
+    assert server["env"]["VLLM_SERVER_DEV_MODE"] == "1"
+    value = lambda flag: argv[argv.index(flag) + 1]  # noqa: E731
+    dp = int(value("--data-parallel-size"))
+    assert dp == len(data["vllm_gpus"]) == len(server["env"]["CUDA_VISIBLE_DEVICES"].split(","))
+    assert value("--max-model-len") == "4608" and value("--dtype") == "bfloat16" and value("--port") == "8000"
+    trl = build_command(
+        ScriptArguments(
+            model=value("--model"),
+            revision=value("--revision"),
+            host="127.0.0.1",
+            port=8000,
+            data_parallel_size=dp,
+            gpu_memory_utilization=float(value("--gpu-memory-utilization")),
+            dtype="bfloat16",
+            max_model_len=4608,
+        )
+    )
+    assert trl[1:4] == ["-m", "vllm.entrypoints.cli.main", "serve"]
+
+    def options(words: list[str]) -> dict[str, str | None]:
+        found, i = {}, 0
+        while i < len(words):
+            has_value = i + 1 < len(words) and not words[i + 1].startswith("--")
+            found[words[i]] = words[i + 1] if has_value else None
+            i += 2 if has_value else 1
+        return found
+
+    ours = options(argv[3:])
+    assert ours.pop("--model") == trl[4]
+    assert ours == options(trl[5:])
 
 
 @pytest.mark.vllm
@@ -67,3 +97,7 @@ def test_planned_vllm_serve_for_eval_parses_with_vllms_parser(capsys):
     assert argv[1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
     parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(argv[3:])
     assert parsed.data_parallel_size == 8 and parsed.max_num_seqs == 256
+    data = plan(capsys, "--gpus", "4")
+    (server,) = [p for p in data["processes"] if p["role"] == "vllm"]
+    parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(server["argv"][3:])
+    assert parsed.max_logprobs == -1 and parsed.logprobs_mode == "processed_logprobs"

@@ -97,8 +97,9 @@ def test_exp3_on_four_gpus_is_the_papers_server_layout(capsys):
     plan = dry_run(capsys, "--exp", "3", "--gpus", "4")
     assert plan["layout"] == "server" and plan["training_processes"] == 3 and plan["vllm_gpus"] == [3]
     vllm, train = plan["processes"]
-    assert vllm["argv"][:2] == ["trl", "vllm-serve"] and vllm["env"] == {"CUDA_VISIBLE_DEVICES": "3"}
-    assert "--max_model_len" in vllm["argv"] and vllm["argv"][vllm["argv"].index("--max_model_len") + 1] == "4608"
+    assert vllm["argv"][1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
+    assert vllm["env"] == {"CUDA_VISIBLE_DEVICES": "3", "VLLM_SERVER_DEV_MODE": "1"}
+    assert vllm["argv"][vllm["argv"].index("--max-model-len") + 1] == "4608"
     assert train["env"] == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
     assert train["argv"][:2] == ["accelerate", "launch"]
     assert train["argv"][train["argv"].index("--num_processes") + 1] == "3"

@@ -175,6 +175,37 @@ def test_a_killed_vllm_server_is_one_line_exit_1_and_keeps_the_answers(vllm_mode
 
 
 @needs_vllm
+def test_the_planned_training_server_serves_trls_client_on_cpu_up_to_the_weight_sync(vllm_model, tmp_path):
+    """Server mode: the server the train plan starts (vLLM's own, with TRL 1.16's flags and dev mode), given only
+    the CPU build's settings, starts; TRL's VLLMClient finds it healthy, generates with processed log-probs, sees
+    the NCCL weight-transfer engine and the world size. What cannot run here is the weight sync itself: TRL's
+    `init_communicator` joins an NCCL group, which needs a CUDA device, and says so."""
+    from trl.generation.vllm_client import VLLMClient
+
+    from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, wait_ready
+    from openrs_cli.train.layout import TRL_SERVER_ENV, vllm_serve_argv
+    from openrs_cli.vllm_serving import CPU_ENV, cpu_flags
+
+    port = free_port()
+    argv = vllm_serve_argv({"model_name_or_path": str(vllm_model), "vllm_max_model_length": 2048}, port)
+    argv += ["--dtype", "float32", "--enforce-eager", *cpu_flags(2048)]  # the CPU build's settings, as eval's
+    proc = start_process(ProcessSpec("vllm", argv, {**TRL_SERVER_ENV, **CPU_ENV}, "server.log"), tmp_path)
+    try:
+        wait_ready([("vllm", proc, tmp_path / "server.log")], http_ready(f"http://127.0.0.1:{port}/health"), 600)
+        client = VLLMClient(base_url=f"http://127.0.0.1:{port}", group_port=free_port())
+        client.check_server(total_timeout=30)
+        out = client.generate([[3, 4, 5, 6]], n=2, temperature=1.0, max_tokens=6, logprobs=0)
+        assert out["prompt_ids"] == [[3, 4, 5, 6]] and len(out["completion_ids"]) == 2
+        assert [len(x) for x in out["logprobs"]] == [len(x) for x in out["completion_ids"]]
+        assert client.get_server_info()["weight_transfer_config"]["backend"] == "nccl"
+        assert client.get_world_size() == 1
+        with pytest.raises(NotImplementedError, match="CUDA device"):
+            client.init_communicator(device="cpu")
+    finally:
+        stop(proc)
+
+
+@needs_vllm
 def test_training_with_vllm_on_a_cpu_only_machine_is_refused_with_the_reason(capsys, vllm_model, tmp_path):
     """vLLM's CPU build repacks its linear weights after loading (dispatch_cpu_unquantized_gemm with
     remove_weight=True), so TRL's weight sync finds no loader: colocate and server mode cannot train on CPU."""

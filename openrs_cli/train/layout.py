@@ -4,8 +4,9 @@ Pure: takes the GPUs' physical indices and options, returns a `TrainPlan`; nothi
 Children get CUDA_VISIBLE_DEVICES with physical indices, so `CUDA_VISIBLE_DEVICES=4,5,6,7 openrs
 train --gpus 4` keeps every process on cards 4-7.
 
-- server:       `trl vllm-serve` on the last GPU(s), the other GPUs training ranks under accelerate +
-                DeepSpeed ZeRO-2 (the paper's layout: 4 GPUs = 3 ranks + 1 vLLM GPU). Single node.
+- server:       vLLM's server (as TRL 1.16's deprecated `trl vllm-serve` runs it) on the last GPU(s), the
+                other GPUs training ranks under accelerate + DeepSpeed ZeRO-2 (the paper's layout: 4 GPUs =
+                3 ranks + 1 vLLM GPU). Single node.
 - colocate:     vLLM inside each of the N training ranks (TRL's vllm_mode=colocate). Any node count.
 - transformers: no vLLM: every GPU a training rank, TRL generates with the training model itself.
 - cpu:          no GPU: one plain process, no vLLM; only the smoke recipe is practical.
@@ -26,6 +27,7 @@ from openrs_cli.errors import BadInputError
 from openrs_cli.processes import ProcessSpec
 from openrs_cli.secrets import redact
 from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
+from openrs_cli.vllm_serving import SERVER_MODULE
 
 LAYOUTS = ("auto", "server", "colocate")
 GENERATIONS = ("vllm", "transformers", "auto")
@@ -200,7 +202,7 @@ def plan_layout(
             ProcessSpec(
                 "vllm",
                 vllm_serve_argv(cfg, vllm_port, data_parallel=len(vllm_gpus)),
-                {"CUDA_VISIBLE_DEVICES": ",".join(map(str, vllm_gpus))},
+                {"CUDA_VISIBLE_DEVICES": ",".join(map(str, vllm_gpus)), **TRL_SERVER_ENV},
                 "vllm-serve.log",
             )
         )
@@ -253,28 +255,50 @@ def _finish(plan: TrainPlan, before: dict[str, Any], split: BatchSplit) -> Train
     return plan
 
 
+# TRL 1.16 deprecates `trl vllm-serve`: it now only runs vLLM's own server with these additions (its
+# `build_command`), which the trainer's VLLMClient needs: the NCCL weight-transfer engine, log-probs after
+# temperature, uncapped log-probs, the scale-out routes, and vLLM's dev-mode endpoints (VLLM_SERVER_DEV_MODE=1).
+TRL_SERVER_FLAGS = [
+    "--kv-cache-dtype",
+    "auto",
+    "--uvicorn-log-level",
+    "info",
+    "--enable-scale-out",
+    "--weight-transfer-config",
+    '{"backend": "nccl"}',
+    "--logprobs-mode",
+    "processed_logprobs",
+    "--max-logprobs",
+    "-1",
+]
+TRL_SERVER_ENV = {"VLLM_SERVER_DEV_MODE": "1"}
+
+
 def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1) -> list[str]:
-    """`trl vllm-serve` for the server layout (TRL's flag names, checked against its parser in tests)."""
+    """vLLM's own server as TRL 1.16's `trl vllm-serve` runs it (the same flags, checked against TRL's
+    `build_command` in tests), started as `openrs_cli.vllm_serving` says."""
     argv = [
-        "trl",
-        "vllm-serve",
+        sys.executable,
+        "-m",
+        SERVER_MODULE,
         "--model",
         str(cfg["model_name_or_path"]),
-        "--revision",
-        str(cfg.get("model_revision") or "main"),
-        "--tensor_parallel_size",
-        "1",
-        "--data_parallel_size",
-        str(data_parallel),
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--gpu_memory_utilization",
+        "--tensor-parallel-size",
+        "1",
+        "--data-parallel-size",
+        str(data_parallel),
+        "--gpu-memory-utilization",
         str(cfg.get("vllm_gpu_memory_utilization", 0.7)),
         "--dtype",
         "bfloat16" if cfg.get("bf16") else "auto",
+        "--revision",
+        str(cfg.get("model_revision") or "main"),
     ]
     if cfg.get("vllm_max_model_length"):
-        argv += ["--max_model_len", str(cfg["vllm_max_model_length"])]
-    return argv
+        argv += ["--max-model-len", str(cfg["vllm_max_model_length"])]
+    argv += ["--model-impl", str(cfg.get("vllm_model_impl") or "vllm")]  # TRL's default: vLLM's own model code
+    return argv + TRL_SERVER_FLAGS

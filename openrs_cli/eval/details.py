@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.eval.prompts import question_from_query
 
 ALIASES = {
     "math500": "math_500",
@@ -52,10 +53,26 @@ def details_rows(path: Path) -> list[dict]:
 
 
 def details_task(path: Path) -> str:
-    """`details_aime24_<stamp>.jsonl` (openrs) or `details_custom|aime24|0_<stamp>.parquet` (lighteval)."""
+    """The task a details file holds, from its name: openrs's `details_aime24_<stamp>.jsonl`, the paper-era
+    lighteval's `details_custom|aime24|0_<stamp>.parquet` or lighteval 0.13's `details_aime24|0_<stamp>.parquet`
+    (no suite). A lighteval file's rows name their task too (`doc.task_name`); `lighteval_task` reads that.
+
+    >>> [details_task(Path(n)) for n in ("details_aime24_2026.jsonl", "details_custom|math_500|0_2025.parquet",
+    ...                                   "details_openrs_math_500|0_2026-12-01T19-38-13.458929.parquet")]
+    ['aime24', 'math_500', 'math_500']
+    """
     stem = path.stem.removeprefix("details_")
-    name = stem.rsplit("_", 1)[0] if "|" not in stem else stem.split("|")[1]
-    return task_name(name)
+    parts = stem.split("|")
+    if len(parts) == 1:
+        return task_name(stem.rsplit("_", 1)[0])
+    return task_name(parts[1] if len(parts) >= 3 else parts[0])
+
+
+def lighteval_task(rows: list[dict]) -> str | None:
+    """The task lighteval recorded in its rows (`doc.task_name`, e.g. `openrs_aime24|0`), when they agree."""
+    names = {row["doc"].get("task_name") for row in rows if isinstance(row, dict) and isinstance(row.get("doc"), dict)}
+    names.discard(None)
+    return task_name(str(names.pop())) if len(names) == 1 else None
 
 
 @dataclass
@@ -78,12 +95,13 @@ def _lighteval_answers(i: int, row: dict) -> list[Answer]:
     golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
     scores = [float(v) for k, v in metric.items() if "extractive_match" in k]
     scores += [float(v) for k, v in metric.items() if "pass@" in k]
-    query = doc.get("query", "")
-    base = {"index": i, "question": query, "prompt": query}
+    query = str(doc.get("query") or "")
+    question = question_from_query(query)  # the bare problem, as openrs keys it, so the two pair
+    base = {"index": i, "question": question, "prompt": query}
     texts = response.get("text") or [None]
     return [
         Answer(
-            problem_key(str(query or i)),
+            problem_key(question or str(i)),
             j,
             None if t is None else str(t),
             golds,
@@ -135,10 +153,19 @@ def details_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("details_*") if p.is_file() and p.suffix in (".jsonl", ".parquet")]
 
 
+def file_task(path: Path) -> str:
+    """A details file's task: the one lighteval recorded in its rows when it did, else the file name's."""
+    if path.suffix == ".parquet":
+        recorded = lighteval_task(details_rows(path))
+        if recorded:
+            return recorded
+    return details_task(path)
+
+
 def newest_by_task(files: list[Path]) -> dict[str, Path]:
     newest: dict[str, Path] = {}
     for path in sorted(files, key=lambda p: p.name):
-        newest[details_task(path)] = path  # names end in a timestamp: the last sorted is the newest
+        newest[file_task(path)] = path  # names end in a timestamp: the last sorted is the newest
     return newest
 
 

@@ -44,6 +44,19 @@ def render(question: str, template: str = MATH_QUERY_TEMPLATE) -> str:
     return template.replace("{question}", question)
 
 
+def question_from_query(query: str, template: str = MATH_QUERY_TEMPLATE) -> str:
+    """The problem inside a rendered prompt (lighteval's details keep the whole query), so answers pair on it;
+    a query in another shape is returned as it is.
+
+    >>> question_from_query(render("What is 1+1?")), question_from_query("Just a question")
+    ('What is 1+1?', 'Just a question')
+    """
+    prefix, _, suffix = render("\0", template).partition("\0")
+    if query.startswith(prefix) and query.endswith(suffix) and len(query) >= len(prefix) + len(suffix):
+        return query[len(prefix) : len(query) - len(suffix)]
+    return query
+
+
 def messages_for(
     question: str, template: str = MATH_QUERY_TEMPLATE, system_prompt: str | None = None
 ) -> list[dict[str, str]]:

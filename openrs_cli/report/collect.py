@@ -8,6 +8,7 @@ was evaluated more than once for a run, the newest file wins, and the report say
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,21 @@ def _stamp(path: Path, data: dict) -> str:
     return f"{end:020.6f}" if isinstance(end, (int, float)) else f"{path.stat().st_mtime:020.6f}"
 
 
-def parse_lighteval(path: Path, data: dict) -> list[Measurement]:
+def _count(value) -> int | None:
+    """A positive count, else unknown (lighteval 0.13 writes -1 for a task's unknown number of docs)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _score_problem(score: float, stderr) -> str | None:
+    """Why a recorded score cannot be a measurement (None: it can): a share must lie in 0-1."""
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        return f"score {score!r} is not a share between 0 and 1"
+    if stderr is not None and not (isinstance(stderr, (int, float)) and math.isfinite(stderr) and stderr >= 0):
+        return f"stderr {stderr!r} is not a finite non-negative number"
+    return None
+
+
+def parse_lighteval(path: Path, data: dict, warn=lambda message: None) -> list[Measurement]:
     if data.get("openrs"):  # an openrs eval result: its summary.json is read instead
         return []
     general = data.get("config_general") or {}
@@ -66,9 +81,11 @@ def parse_lighteval(path: Path, data: dict) -> list[Measurement]:
         score, stderr = headline_metric(values)
         if score is None:
             continue
+        if problem := _score_problem(score, stderr):
+            warn(f"skipped {model} {task_name(key)} in {path}: {problem}")
+            continue
         cfg = next((c for k, c in tasks_cfg.items() if isinstance(c, dict) and key.startswith(k)), {})
-        samples = cfg.get("num_samples") if isinstance(cfg.get("num_samples"), int) else None
-        problems = cfg.get("effective_num_docs") if isinstance(cfg.get("effective_num_docs"), int) else None
+        samples, problems = _count(cfg.get("num_samples")), _count(cfg.get("effective_num_docs"))
         out.append(Measurement(model, task_name(key), score, stderr, samples or 1, problems, _stamp(path, data), path))
     return out
 
@@ -86,14 +103,17 @@ def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Mea
             warn(f"skipped {model} {task} in {path}: incomplete ({stats.get('failed') or 0} failed answers)")
             continue
         if isinstance(stats, dict) and isinstance(stats.get("avg_at_k"), (int, float)):
+            if problem := _score_problem(float(stats["avg_at_k"]), stats.get("stderr")):
+                warn(f"skipped {model} {task} in {path}: {problem}")
+                continue
             out.append(
                 Measurement(
                     model,
                     task_name(task),
                     float(stats["avg_at_k"]),
                     stats.get("stderr"),
-                    stats.get("k"),
-                    stats.get("n_problems"),
+                    _count(stats.get("k")),
+                    _count(stats.get("n_problems")),
                     stamp,
                     path,
                     stats.get("throughput") if isinstance(stats.get("throughput"), dict) else None,
@@ -120,7 +140,7 @@ def scan(roots: list[Path], warn) -> list[Measurement]:
             if not isinstance(data, dict):
                 continue
             if "results" in data and "config_tasks" in data:
-                found.extend(parse_lighteval(path, data))
+                found.extend(parse_lighteval(path, data, warn))
             elif path.name == "summary.json" and "tasks" in data:
                 found.extend(parse_summary(path, data, warn))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,43 @@ def test_an_unreadable_summary_falls_back_to_the_folder_name(capsys, tmp_path):
     (a / "summary.json").write_text("{cut in the mid")
     row = rows_of(capsys, str(a), str(b))["aime24"]
     assert (row["a_name"], row["b_name"], row["difference"]) == ("first", "second", -100.0)
+
+
+def _two_models_in_one_folder(tmp_path):
+    """lighteval's layout holds every model under one output folder: details/<model>/<stamp>/..."""
+    folder = tmp_path / "shared-out"
+    for model, scores in (("org/good", [[1]] * 6), ("org/bad", [[0]] * 6)):
+        rows = [
+            {"index": i, "sample": 0, "question": f"problem {i}", "answer": f"\\boxed{{{2 - s[0]}}}", "gold": "1",
+             "correct": s[0]}
+            for i, s in enumerate(scores)
+        ]  # fmt: skip
+        path = folder / "details" / model / "2026-01-01T00-00-00" / "details_amc23_2026-01-01T00-00-00.jsonl"
+        path.parent.mkdir(parents=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_compare_refuses_a_folder_holding_two_models_answers_instead_of_crediting_one_with_the_others(capsys, tmp_path):
+    folder = _two_models_in_one_folder(tmp_path)
+    result = invoke(capsys, "compare", str(folder), str(folder))
+    assert_error(result, 2, "2 models", "org/bad", "org/good")
+    rows = rows_of(capsys, str(folder / "details" / "org" / "good"), str(folder / "details" / "org" / "bad"))
+    assert rows["amc23"]["difference"] == -100 and rows["amc23"]["paired"]
+
+
+def test_rescore_writes_each_models_answers_under_that_model(tmp_path):
+    from openrs_cli.eval.rescore import rescore
+
+    folder = _two_models_in_one_folder(tmp_path)
+    changed = rescore(folder)
+    assert len(changed) == 2
+    by_model = {}
+    for c in changed:
+        data = json.loads(Path(c.results_file).read_text())
+        (key,) = [k for k in data["results"] if k != "all" and "amc23" in k]
+        by_model[data["config_general"]["model_name"]] = data["results"][key]
+    assert set(by_model) == {"org/good", "org/bad"}
+    assert {m: r[next(iter(r))] for m, r in by_model.items()} == {"org/good": 1.0, "org/bad": 0.0}
+    for model in ("org/good", "org/bad"):
+        assert list((folder / "results" / model).glob("results_amc23_*.json"))

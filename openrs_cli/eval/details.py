@@ -162,6 +162,29 @@ def file_task(path: Path) -> str:
     return details_task(path)
 
 
+def details_model(path: Path) -> str | None:
+    """The model a details file belongs to, as lighteval and openrs lay them out:
+    `details/<model name, may hold slashes>/<stamp>/details_...`; None outside that layout.
+
+    >>> details_model(Path("out/details/org/model-7b/2026-01-01T00-00-00/details_aime24_x.jsonl"))
+    'org/model-7b'
+    """
+    parts = path.parts
+    if "details" not in parts[:-1]:
+        return None
+    start = len(parts) - 1 - parts[::-1].index("details", 1)
+    name = "/".join(parts[start + 1 : -2])
+    return name or None
+
+
+def by_model(files: list[Path]) -> dict[str | None, list[Path]]:
+    """Details files grouped by the model each belongs to (a folder may hold several models' outputs)."""
+    groups: dict[str | None, list[Path]] = {}
+    for path in files:
+        groups.setdefault(details_model(path), []).append(path)
+    return groups
+
+
 def newest_by_task(files: list[Path]) -> dict[str, Path]:
     newest: dict[str, Path] = {}
     for path in sorted(files, key=lambda p: p.name):

@@ -17,7 +17,7 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.plan import SCORERS
-from openrs_cli.eval.results import lighteval_results, timestamp, write_task
+from openrs_cli.eval.results import lighteval_results, model_dir, timestamp, write_task
 from openrs_cli.eval.tasks import TASKS, Task
 from openrs_cli.stats import task_stats
 
@@ -60,7 +60,7 @@ def score(prediction: str, golds: list[str], gold_type: str, scorer: str) -> flo
 
 def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
     """Score every saved answer under `folder` again; write the new results beside the old."""
-    from openrs_cli.eval.details import details_files, newest_by_task, read_answers, run_name
+    from openrs_cli.eval.details import by_model, details_files, newest_by_task, run_name
 
     if scorer not in SCORERS:
         raise BadInputError(f"unknown scorer '{scorer}'", f"choose from {', '.join(SCORERS)}")
@@ -73,32 +73,41 @@ def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
             f"{folder} has {'result files but ' if has_results else ''}no details files with the answers",
             "rescoring needs the answers: evaluate with openrs or lighteval, which keep them in details/",
         )
-    model = run_name(folder)
+    groups = by_model(files)
     stamp = timestamp()
     out = []
-    for task_name, path in newest_by_task(files).items():
-        task = TASKS.get(task_name) or Task(task_name, task_name, "test", "problem", "answer", "latex", (task_name,), 1)
-        changed = Changed(task_name)
-        per_problem: dict[str, list[float]] = {}
-        details = []
-        started = time.time()
-        for answer in read_answers(path):
-            if answer.text is None or not answer.golds:
-                raise BadInputError(
-                    f"{path} has an answer with no text or gold", "rescoring needs an eval's details files"
-                )
-            new = score(answer.text, answer.golds, task.gold_type, scorer)
-            per_problem.setdefault(answer.problem, []).append(new)
-            example = {"question": str(answer.row.get("question", ""))[:200], "answer_end": answer.text[-200:]}
-            if new > (answer.old or 0.0):
-                changed.up.append(example)
-            elif new < (answer.old or 0.0):
-                changed.down.append(example)
-            changed.answers += 1
-            details.append({**answer.row, "answer": answer.text, "gold": answer.golds, "correct": new})
-        stats = task_stats(list(per_problem.values()))
-        extra = {"rescored_from": str(path), "scorer": scorer, "backend": "rescore"}
-        result = lighteval_results(task, stats, model, None, {}, started, time.time(), extra)
-        changed.results_file = str(write_task(folder, model, task, result, details, stamp))
-        out.append(changed)
+    name = run_name(folder)
+    for recorded, group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        # each model's answers under that model's own name (the eval's name for it when it is that one)
+        model = name if recorded in (None, model_dir(name)) else recorded
+        for task_name, path in newest_by_task(group).items():
+            out.append(_rescore_file(folder, model, task_name, path, scorer, stamp))
     return out
+
+
+def _rescore_file(folder: Path, model: str, task_name: str, path: Path, scorer: str, stamp: str) -> Changed:
+    """Score one details file's answers again; write the new results and details under `model`."""
+    from openrs_cli.eval.details import read_answers
+
+    task = TASKS.get(task_name) or Task(task_name, task_name, "test", "problem", "answer", "latex", (task_name,), 1)
+    changed = Changed(task_name)
+    per_problem: dict[str, list[float]] = {}
+    details = []
+    started = time.time()
+    for answer in read_answers(path):
+        if answer.text is None or not answer.golds:
+            raise BadInputError(f"{path} has an answer with no text or gold", "rescoring needs an eval's details files")
+        new = score(answer.text, answer.golds, task.gold_type, scorer)
+        per_problem.setdefault(answer.problem, []).append(new)
+        example = {"question": str(answer.row.get("question", ""))[:200], "answer_end": answer.text[-200:]}
+        if new > (answer.old or 0.0):
+            changed.up.append(example)
+        elif new < (answer.old or 0.0):
+            changed.down.append(example)
+        changed.answers += 1
+        details.append({**answer.row, "answer": answer.text, "gold": answer.golds, "correct": new})
+    stats = task_stats(list(per_problem.values()))
+    extra = {"rescored_from": str(path), "scorer": scorer, "backend": "rescore"}
+    result = lighteval_results(task, stats, model, None, {}, started, time.time(), extra)
+    changed.results_file = str(write_task(folder, model, task, result, details, stamp))
+    return changed

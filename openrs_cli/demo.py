@@ -37,6 +37,31 @@ class DemoOptions:
     train_tokens: int = 64
     seed: int = 42
     learning_rate: float = 3e-5
+    eval_backend: str = "auto"  # auto: vllm when vLLM's CPU build is installed, else transformers
+
+
+def eval_backend(requested: str) -> str:
+    """The demo's eval engine (it runs on CPU): vLLM's CPU build when installed, else transformers (one answer at
+    a time)."""
+    if requested != "auto":
+        return requested
+    from openrs_cli.eval.backends.factory import vllm_cpu_build
+
+    return "vllm" if vllm_cpu_build() else "transformers"
+
+
+def trainer_line(line: str) -> str | None:
+    """What the demo shows of the trainer's log: openrs's own step lines (steps, reward, ETA) and errors. A step
+    line may follow a progress bar's redraw on the same line (tqdm ends its redraws with a carriage return only).
+
+    >>> trainer_line(" 8%|8  | 1/12 [00:31<05:51]openrs: step 1/12, reward 0.250"), trainer_line("{'loss': 0.1}")
+    ('step 1/12, reward 0.250', None)
+    """
+    if (at := line.find("openrs: ")) >= 0:
+        return line[at + len("openrs: ") :]
+    if line.startswith(("Traceback", "Error", "RuntimeError")):
+        return line
+    return None
 
 
 def _hub_model(say: Callable[[str], None]) -> str | None:
@@ -78,7 +103,7 @@ def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dic
     eval_opts = EvalOptions(
         model=str(model),
         tasks="arithmetic",
-        backend="transformers",
+        backend=eval_backend(opts.eval_backend),
         samples=1,
         data_dir=data_dir,
         output_dir=out,
@@ -143,7 +168,11 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
         )
     )
     write_config(plan)
-    run_together(plan.processes, train_dir, None, 0, say, stdout_to_stderr=True)  # stdout stays for the summary
+    for spec in plan.processes:  # TRL's per-step dicts and library warnings go to the log; openrs's lines show
+        if spec.role == "train":
+            spec.log = "train.log"
+    say(f"training log: {train_dir / 'train.log'}")
+    run_together(plan.processes, train_dir, None, 0, say, echo=trainer_line)
     history = keep_only_what_the_demo_shows(train_dir)
 
     say("[5/6] eval after training (same problems, same sampling seeds)")

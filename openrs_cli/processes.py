@@ -105,6 +105,31 @@ def wait_ready(
         time.sleep(POLL_S)
 
 
+class LogFollower:
+    """The complete lines appended to a file since the last call (the file may not exist yet)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.partial = path, 0, b""
+
+    def new_lines(self) -> list[str]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        return [line.decode(errors="replace").rstrip("\r") for line in lines]
+
+
+def _echo_new(followers: list[LogFollower], echo, say: Callable[[str], None]) -> None:
+    for follower in followers:
+        for line in follower.new_lines():
+            if (shown := echo(line)) is not None:
+                say(shown)
+
+
 def run_together(
     processes: list[ProcessSpec],
     log_dir: Path,
@@ -112,8 +137,12 @@ def run_together(
     ready_timeout_s: float = 900.0,
     say: Callable[[str], None] = print,
     stdout_to_stderr: bool = False,
+    echo: Callable[[str], str | None] | None = None,
 ) -> int:
-    """Run a plan's processes; returns the training exit code (0 on success) or raises RuntimeFailure."""
+    """Run a plan's processes; returns the training exit code (0 on success) or raises RuntimeFailure.
+
+    With `echo`, a trainer that writes to a log file is followed: each new line goes through `echo`, and what it
+    returns (None: nothing) is said, so the terminal shows chosen lines and the file keeps everything."""
     servers = [p for p in processes if p.role != "train"]
     trainers = [p for p in processes if p.role == "train"]
     running: list[tuple[ProcessSpec, subprocess.Popen]] = []
@@ -132,14 +161,18 @@ def run_together(
             say("generation server is ready")
         for spec in trainers:
             running.append((spec, start_process(spec, log_dir, stdout_to_stderr)))
+        followers = [LogFollower(log_dir / spec.log) for spec in trainers if spec.log and echo]
         while True:
+            _echo_new(followers, echo, say)
             for spec, proc in running:
                 code = proc.poll()
                 if code is None:
                     continue
                 if spec.role == "train":
+                    _echo_new(followers, echo, say)
                     if code != 0:
-                        raise RuntimeFailure(f"training exited with code {code}", "see the log above")
+                        where = f"see {log_dir / spec.log}" if spec.log else "see the log above"
+                        raise RuntimeFailure(f"training exited with code {code}", where)
                     return 0
                 raise RuntimeFailure(
                     f"{spec.role} server died with code {code} during training; training was stopped",

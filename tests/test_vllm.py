@@ -175,6 +175,36 @@ def test_a_killed_vllm_server_is_one_line_exit_1_and_keeps_the_answers(vllm_mode
 
 
 @needs_vllm
+def test_data_parallel_2_on_cpu_gives_the_single_engines_answers(capsys, vllm_model, data_dir, tmp_path, server):
+    """vLLM's CPU build runs data parallel (two engine cores behind one API server; on 2 cores slower, 72 vs 190
+    tokens/s, so openrs plans one engine on CPU). Per-request seeds make each answer independent of the engine
+    that served it: the same answers as one engine, sample by sample."""
+    from openrs_cli.eval.backends.base import BackendSettings, Sampling
+    from openrs_cli.eval.backends.vllm_server import server_command, server_env
+    from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, wait_ready
+
+    port = free_port()
+    settings = BackendSettings("vllm", [], port=port, dtype="float32", engine="eager", cpu=True, max_model_len=2048)
+    argv = server_command(str(vllm_model), settings, Sampling(max_new_tokens=24), 7, None)
+    proc = start_process(
+        ProcessSpec("vllm", [*argv, "--data-parallel-size", "2"], server_env(settings), "s.log"), tmp_path
+    )
+    bench = ["--data-dir", str(data_dir / "bench"), "--prompt-tokens", "paper"]
+    try:
+        wait_ready([("vllm", proc, tmp_path / "s.log")], http_ready(f"http://127.0.0.1:{port}/health"), 600)
+        code, _, err = invoke(capsys, "eval", "--model", str(vllm_model), "--base-url", f"http://127.0.0.1:{port}/v1",
+                              *COMMON, *bench, "--output-dir", str(tmp_path / "dp2"))  # fmt: skip
+        assert code == 0, err
+    finally:
+        stop(proc)
+    assert "EngineCore_DP1" in (tmp_path / "s.log").read_text()  # two engines served
+    code, _, err = invoke(capsys, "eval", "--model", str(vllm_model), "--base-url", server[0],
+                          *COMMON, *bench, "--output-dir", str(tmp_path / "one"))  # fmt: skip
+    assert code == 0, err
+    assert answers(tmp_path / "dp2") == answers(tmp_path / "one") and len(answers(tmp_path / "one")) == 12
+
+
+@needs_vllm
 def test_the_planned_training_server_serves_trls_client_on_cpu_up_to_the_weight_sync(vllm_model, tmp_path):
     """Server mode: the server the train plan starts (vLLM's own, with TRL 1.16's flags and dev mode), given only
     the CPU build's settings, starts; TRL's VLLMClient finds it healthy, generates with processed log-probs, sees

@@ -43,7 +43,12 @@ def setup_files(tmp, shared, tiny):
     for name, content in (("emptybench", ""), ("junkbench", "{not json"), ("listbench", "[1, 2]\n")):
         (tmp / name).mkdir()
         (tmp / name / "aime24.jsonl").write_text(content)
+    for model in ("org/a", "org/b"):  # lighteval's layout: several models under one output folder
+        folder = tmp / "twomodels" / "details" / model / "2026-01-01T00-00-00"
+        folder.mkdir(parents=True)
+        (folder / "details_amc23_2026-01-01T00-00-00.jsonl").write_text('{"index": 0, "correct": 1.0}\n')
     return {
+        "TWOMODELS": str(tmp / "twomodels"),
         "EMPTYBENCH": str(tmp / "emptybench"),
         "JUNKBENCH": str(tmp / "junkbench"),
         "LISTBENCH": str(tmp / "listbench"),
@@ -182,6 +187,38 @@ CASES = [
     ("data filter --dataset NOPREP --model TINY --temperature nan", 2, "finite"),
     ("data prepare --output TMP/d --source s1=AIME --hard-difficulty nan", 2, "--hard-difficulty"),
     ("train --recipe smoke --gpus 0 --model TINY --generation vllm --output-dir TMP/o", 2, "weight_loader"),
+    # the third probe: out-of-range sizes and values, URLs that can never answer, folders of several models
+    ("train --exp 3 --set num_generations=0 --dry-run", 2, "num_generations must be at least 1"),
+    ("train --exp 3 --set num_generations=1 --dry-run", 2, "at least 2"),
+    ("train --exp 3 --set max_steps=-5 --dry-run", 2, "max_steps must be positive"),
+    ("train --exp 3 --set learning_rate=-1 --dry-run", 2, "learning_rate must be >= 0"),
+    ("train --exp 3 --set per_device_train_batch_size=0 --dry-run", 2, "per_device_train_batch_size"),
+    ("eval --model org/m --base-url ftp://x --dry-run", 2, "not an http(s) URL"),
+    ("eval --model org/m --base-url localhost:8000 --dry-run", 2, "not an http(s) URL"),
+    ("eval --model org/m --max-model-len 10 --dry-run", 2, "leaves no room"),
+    ("eval --model org/m --top-p 1.5 --dry-run", 2, "--top-p"),
+    ("eval --model org/m --temperature -1 --dry-run", 2, "--temperature"),
+    ("eval --model org/m --max-new-tokens 0 --dry-run", 2, "--max-new-tokens"),
+    ("eval --model org/m --samples 0 --dry-run", 2, "--samples"),
+    ("eval --model org/m --limit 0 --dry-run", 2, "--limit"),
+    ("eval --model org/m --tensor-parallel 0 --dry-run", 2, "--tensor-parallel"),
+    ("eval --model org/m --port 70000 --dry-run", 2, "--port"),
+    ("eval --model org/m --concurrency 0 --dry-run", 2, "--concurrency"),
+    ("eval --model org/m --request-timeout 0 --dry-run", 2, "--request-timeout"),
+    ("eval --model org/m --retries -1 --dry-run", 2, "--retries"),
+    ("eval --model org/m --max-num-seqs 0 --dry-run", 2, "--max-num-seqs"),
+    ("eval --model org/m --scoring-workers -2 --dry-run", 2, "--scoring-workers"),
+    ("eval --model org/m --batch-size 0 --dry-run", 2, "--batch-size"),
+    ("eval --model org/m --tasks aime24,nope --dry-run", 2, "unknown task 'nope'"),
+    ("eval --model org/m --prompt-template TMP/nope.txt --dry-run", 2, "--prompt-template"),
+    ("compare TWOMODELS TWOMODELS", 2, "2 models"),
+    ("compare EMPTY EMPTY", 2, "no details_*"),
+    ("report EMPTY --format docx", 2, "docx"),
+    ("push --model-dir EMPTY --repo-id a/b --dry-run", 2, "config.json"),
+    ("data prepare --output TMP/d --source s1=TMP/nope.jsonl", 2, "does not exist"),
+    ("demo --eval-backend turbo", 2, "turbo"),
+    ("demo --heldout 0", 2, "--heldout"),
+    ("demo --steps 0", 2, "--steps"),
 ]
 
 
@@ -206,5 +243,5 @@ def test_misuse(capsys, monkeypatch, tmp_path, data_dir, tiny_model, line, code,
 
 
 def test_there_are_at_least_60_misuses():
-    assert len(CASES) >= 60
+    assert len(CASES) >= 130
     assert {c[0].split()[0] for c in CASES} >= {"train", "eval", "report", "push", "data", "demo"}

@@ -228,6 +228,14 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     at_least("--seed", opts.seed, 0)
     if opts.max_model_len is not None:
         at_least("--max-model-len", opts.max_model_len, 1)
+        if opts.max_model_len <= opts.sampling.max_new_tokens:
+            raise BadInputError(
+                f"--max-model-len {opts.max_model_len} leaves no room for a prompt before "
+                f"--max-new-tokens {opts.sampling.max_new_tokens}",
+                "set a larger --max-model-len, or drop it (the default is max new tokens + 2048)",
+            )
+    if opts.base_url:
+        check_base_url(opts.base_url)
     if opts.batch_size is not None:
         at_least("--batch-size", opts.batch_size, 1)
     if opts.data_dir is not None and not opts.data_dir.is_dir():
@@ -306,3 +314,17 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         truncated=opts.truncated,
         notes=notes,
     )
+
+
+def check_base_url(url: str) -> None:
+    """An endpoint is an http(s) URL with a host; anything else could never answer."""
+    from urllib.parse import urlsplit
+
+    from openrs_cli.secrets import redact_url
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInputError(
+            f"--base-url {redact_url(url)} is not an http(s) URL with a host",
+            "give one like http://localhost:8000/v1",
+        )

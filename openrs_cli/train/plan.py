@@ -171,7 +171,7 @@ def pin_revision(config: dict[str, Any]) -> list[str]:
 def plan_training(opts: TrainOptions) -> TrainPlan:
     """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
     from openrs_cli.train.dataset import check_columns
-    from openrs_cli.train.validate import validate
+    from openrs_cli.train.validate import check_sizes, validate
 
     at_least("--nodes", opts.nodes, 1)
     at_least("--node-rank", opts.node_rank, 0)
@@ -183,6 +183,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         notes += pin_revision(config)
     generation, generation_notes = choose_generation(opts.generation, len(gpu_ids), opts.planning_only)
     output_dir = Path(config["output_dir"])
+    check_sizes(config)
     plan = plan_layout(
         config,
         gpu_ids,

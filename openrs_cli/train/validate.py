@@ -63,11 +63,7 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
         )
     if out.get("loss_type", "dapo") not in LOSS_TYPES:  # absent: TRL 1.16's own default, dapo
         raise BadInputError(f"unknown loss_type '{out['loss_type']}'", f"choose from {', '.join(LOSS_TYPES)}")
-    for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
-        if int(out.get(key) or 0) < 1:
-            raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
-    if int(out["num_generations"]) < 2:
-        raise BadInputError("num_generations must be at least 2 (GRPO compares completions in a group)")
+    check_sizes(out)
     target = out.get("completions_per_step")
     if target is not None and (int(target) < 1 or int(target) % int(out["num_generations"])):
         raise BadInputError(
@@ -86,8 +82,12 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     if float(out.get("repetition_max_penalty", -1.0)) > 0:
         raise BadInputError("repetition_max_penalty must be <= 0")
     max_steps = int(out.get("max_steps", -1) if out.get("max_steps") is not None else -1)
-    if max_steps == 0:
-        raise BadInputError("max_steps must be positive (or -1 to use num_train_epochs)")
+    if max_steps == 0 or max_steps < -1:
+        raise BadInputError(f"max_steps must be positive, got {max_steps}", "set >= 1, or -1 for num_train_epochs")
+    if float(out.get("learning_rate") or 0) < 0:
+        raise BadInputError(
+            f"learning_rate must be >= 0, got {out['learning_rate']}", "fix the recipe or the --set value"
+        )
     if int(out.get("cosine_max_len") or 0) < 1:
         raise BadInputError("cosine_max_len must be at least 1", "fix the recipe or the --set value")
     temperature = out.get("logprobs_temperature")
@@ -111,3 +111,14 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
             f"stop_at_step {stop} is not within 1..max_steps ({max_steps})", "set it to at most max_steps"
         )
     return out
+
+
+def check_sizes(cfg: dict) -> None:
+    """The batch and group sizes the layout divides by: checked before it does (a 0 would divide by zero)."""
+    for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
+        if int(cfg.get(key) or 0) < 1:
+            raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
+    if int(cfg["num_generations"]) < 2:
+        raise BadInputError(
+            "num_generations must be at least 2 (GRPO compares completions in a group)", "set num_generations=2 or more"
+        )

@@ -99,7 +99,7 @@ complete -c openrs -n '__fish_seen_subcommand_from eval' -l max-num-seqs -d 'Seq
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l system-prompt -d 'A system message before the prompt (paper: none).'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l prompt-template -d 'A text file holding {question}, instead of the papers prompt.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l max-model-len -d 'vLLM context length (default: max new tokens + 2048).'
-complete -c openrs -n '__fish_seen_subcommand_from eval' -l scoring-workers -d 'Scoring processes (0: all cores).'
+complete -c openrs -n '__fish_seen_subcommand_from eval' -l scoring-workers -d 'Scoring processes (0: one per core, or in-process when this CPU generates).'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l port -d 'Port for the vLLM server openrs starts.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l truncated -d 'An answer cut at the length limit: require-boxed (wrong unless boxed before the cut) or lighteval (scored like any answer).' -x -a 'require-boxed lighteval'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l batch-size -d 'transformers backend: answers generated together (default 16 on GPU, 1 on CPU).'

@@ -109,7 +109,12 @@ def eval_command(
     max_model_len: Annotated[
         int | None, typer.Option("--max-model-len", help="vLLM context length (default: max new tokens + 2048).")
     ] = None,
-    scoring_workers: Annotated[int, typer.Option("--scoring-workers", help="Scoring processes (0: all cores).")] = 0,
+    scoring_workers: Annotated[
+        int,
+        typer.Option(
+            "--scoring-workers", help="Scoring processes (0: one per core, or in-process when this CPU generates)."
+        ),
+    ] = 0,
     port: Annotated[int, typer.Option("--port", help="Port for the vLLM server openrs starts.")] = 8011,
     truncated: Annotated[
         Truncated,

@@ -13,6 +13,7 @@ from typing import Any
 
 from openrs_cli.atomic import clean_temporaries, folder_lock
 from openrs_cli.errors import RuntimeFailure
+from openrs_cli.eval.backends.base import BackendSettings
 from openrs_cli.eval.backends.factory import make_backend
 from openrs_cli.eval.cache import AnswerCache, answer_key
 from openrs_cli.eval.plan import EvalPlan, ModelTarget
@@ -190,7 +191,7 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
             server_command=target.server_command,
         )
 
-    workers = plan.backend.scoring_workers
+    workers = scoring_processes(plan.backend)
     chunk = plan.backend.batch_size if plan.backend.kind == "transformers" else 1
     stage: StageResult = generate_and_score(
         jobs, cache, start_backend, plan.sampling, workers, say, plan.truncated, chunk
@@ -237,3 +238,17 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
 
 def run(plan: EvalPlan, say: Say) -> list[dict[str, Any]]:
     return [evaluate_model(plan, target, say) for target in plan.models]
+
+
+def scoring_processes(backend: BackendSettings) -> int:
+    """--scoring-workers 0 (auto): a pool, one per core, unless this CPU also generates the answers: then the
+    pool's start (each worker imports lighteval) takes the cores from the engine (measured on 2 cores: vLLM's CPU
+    engine stalled for 10-20 s at the first requests), and scoring in-process at the end costs far less.
+
+    >>> [scoring_processes(BackendSettings(kind, gpus, cpu=cpu)) for kind, gpus, cpu in
+    ...  (("vllm", [], True), ("transformers", [], False), ("vllm", [0, 1], False), ("endpoint", [], False))]
+    [1, 1, 0, 0]
+    >>> scoring_processes(BackendSettings("vllm", [], cpu=True, scoring_workers=3))
+    3
+    """
+    return backend.scoring_workers or (1 if backend.generates_on_cpu else 0)

@@ -114,6 +114,11 @@ class BackendSettings:
     cpu: bool = False  # vllm on vLLM's CPU build: its CPU settings
 
     @property
+    def generates_on_cpu(self) -> bool:
+        """The answers come from this machine's CPU (vLLM's CPU build, or transformers without a GPU)."""
+        return (self.kind == "vllm" and self.cpu) or (self.kind == "transformers" and not self.gpu_ids)
+
+    @property
     def in_flight(self) -> int:
         """Requests the client keeps in flight."""
         if self.kind == "vllm":

@@ -219,6 +219,8 @@ CASES = [
     ("demo --eval-backend turbo", 2, "turbo"),
     ("demo --heldout 0", 2, "--heldout"),
     ("demo --steps 0", 2, "--steps"),
+    ("report EMPTY --price-per-gpu-hour -3 --no-figures --output-dir TMP/r", 2, "--price-per-gpu-hour"),
+    ("report EMPTY --price-per-gpu-hour nan --no-figures --output-dir TMP/r", 2, "finite"),
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from openrs_cli.checks import at_least
 from openrs_cli.report.table import FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})
@@ -70,6 +71,8 @@ def report(
     )
     from openrs_cli.report.table import render
 
+    if price is not None:
+        at_least("--price-per-gpu-hour", price, 0)
     warn = lambda message: typer.echo(f"openrs: warning: {message}", err=True)  # noqa: E731
     labels = parse_names(list(names or []))
     rows, footnote = collect_rows([*(results or []), *(paths or [])], quoted, warn)

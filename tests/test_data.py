@@ -298,3 +298,26 @@ def test_push_to_hub_uploads_the_prepared_folder(capsys, train_files, tmp_path, 
     assert [c[0] for c in calls] == ["repo", "upload"]
     assert calls[0][2]["repo_type"] == "dataset" and calls[1][2]["folder_path"] == str(out)
     assert (out / "train.parquet").is_file() and report["output"] == str(out)
+
+
+def test_a_field_of_the_wrong_type_is_a_counted_drop_not_a_training_row(capsys, tmp_path):
+    """A problem that is a list, an answer that is an object: dropped and counted (they became rows such as
+    "['a', 'b']"); a numeric answer is kept as text."""
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "mixed.jsonl"
+    rows = [
+        {"problem": ["a", "b"], "answer": "2"},
+        {"problem": "What is 1+1?", "answer": 2},
+        {"problem": "What is 2+2?", "answer": {"x": 1}},
+        {"problem": "What is 3+3?", "answer": "6", "solution": ["not", "text"]},
+        {"problem": "What is 4+4?", "answer": "8"},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    code, text, err = invoke(capsys, "data", "prepare", "--output", str(out), "--source", f"s={source}",
+                             "--no-decontaminate", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(text)["removed"]["field of the wrong type"] == {"s": 3}
+    kept = pq.read_table(out / "train.parquet").to_pylist()
+    assert sorted((r["problem"], r["answer"]) for r in kept) == [("What is 1+1?", "2"), ("What is 4+4?", "8")]

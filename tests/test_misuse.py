@@ -47,7 +47,27 @@ def setup_files(tmp, shared, tiny):
         folder = tmp / "twomodels" / "details" / model / "2026-01-01T00-00-00"
         folder.mkdir(parents=True)
         (folder / "details_amc23_2026-01-01T00-00-00.jsonl").write_text('{"index": 0, "correct": 1.0}\n')
+    # malformed files of every kind a reader meets (each must be one line naming the file, exit 2)
+    (tmp / "str.json").write_text('"just a string"')
+    (tmp / "list.jsonl").write_text("[1, 2]\n")
+    (tmp / "nums.json").write_text("[1, 2, 3]")
+    (tmp / "badline.jsonl").write_text('{"problem": "1+1", "answer": "2"}\n{"problem": \n')
+    (tmp / "badprep").mkdir()
+    (tmp / "badprep" / "train.parquet").write_text("not parquet at all")
+    (tmp / "nocfg").mkdir()
+    (tmp / "strbench").mkdir()
+    (tmp / "strbench" / "aime24.jsonl").write_text('"a question"\n')
+    (tmp / "listq").mkdir()
+    (tmp / "listq" / "aime24.jsonl").write_text('{"problem": ["a", "b"], "answer": "2"}\n')
     return {
+        "STRJSON": str(tmp / "str.json"),
+        "LISTJSONL": str(tmp / "list.jsonl"),
+        "NUMSJSON": str(tmp / "nums.json"),
+        "BADLINE": str(tmp / "badline.jsonl"),
+        "BADPREP": str(tmp / "badprep"),
+        "NOCFG": str(tmp / "nocfg"),
+        "STRBENCH": str(tmp / "strbench"),
+        "LISTQ": str(tmp / "listq"),
         "TWOMODELS": str(tmp / "twomodels"),
         "EMPTYBENCH": str(tmp / "emptybench"),
         "JUNKBENCH": str(tmp / "junkbench"),
@@ -132,7 +152,7 @@ CASES = [
         2,
         "holds no problems",
     ),
-    ("eval --model TINY --limit 1 --backend transformers --data-dir JUNKBENCH --output-dir TMP/e", 2, "cannot read"),
+    ("eval --model TINY --limit 1 --backend transformers --data-dir JUNKBENCH --output-dir TMP/e", 2, "not valid JSON"),
     ("eval --model TINY --limit 1 --backend transformers --data-dir LISTBENCH --output-dir TMP/e", 2, "not an object"),
     ("train --exp 3 --set cosine_max_len=0 --dry-run", 2, "cosine_max_len"),
     ("train --exp 3 --set num_generations=1 --dry-run", 2, "num_generations"),
@@ -219,6 +239,17 @@ CASES = [
     ("demo --eval-backend turbo", 2, "turbo"),
     ("demo --heldout 0", 2, "--heldout"),
     ("demo --steps 0", 2, "--steps"),
+    ("data prepare --output TMP/d --source s=STRJSON", 2, "holds a string, not a list of rows"),
+    ("data prepare --output TMP/d --source s=LISTJSONL", 2, "row 1 is a list"),
+    ("data prepare --output TMP/d --source s=NUMSJSON", 2, "row 1 is a number"),
+    ("data prepare --output TMP/d --source s=BADLINE", 2, "line 2 is not valid JSON"),
+    ("data prepare --output TMP/d --source s=AIME --tokenizer TMP/nope", 2, "--tokenizer"),
+    ("data filter --dataset BADPREP --model TINY", 2, "as parquet"),
+    ("eval --model TINY --backend transformers --tasks aime24 --data-dir STRBENCH --output-dir TMP/e", 2, "row 1"),
+    ("eval --model TINY --backend transformers --tasks aime24 --data-dir LISTQ --output-dir TMP/e", 2, "must be text"),
+    ("train --recipe smoke --model NOCFG --gpus 0 --dry-run --output-dir TMP/t", 2, "no config.json"),
+    ("train --recipe smoke --model TMP/nope --gpus 0 --dry-run --output-dir TMP/t", 2, "does not exist"),
+    ("train --recipe smoke --model STRJSON --gpus 0 --dry-run --output-dir TMP/t", 2, "is a file"),
     ("report EMPTY --price-per-gpu-hour -3 --no-figures --output-dir TMP/r", 2, "--price-per-gpu-hour"),
     ("report EMPTY --price-per-gpu-hour nan --no-figures --output-dir TMP/r", 2, "finite"),
 ]

@@ -28,6 +28,7 @@ from openrs_cli.eval.stage import (
     resolve_prompt_tokens,
     sample_seed,
 )
+from openrs_cli.rowfiles import read_rows
 
 # A port apart from eval's (8011), so a filter and an eval can each start a vLLM server on one machine.
 FILTER_PORT = 8012
@@ -60,12 +61,10 @@ def parse_range(text: str) -> tuple[float, float]:
 
 
 def _read(dataset: Path) -> list[dict]:
-    import pyarrow.parquet as pq
-
     path = dataset / "train.parquet" if dataset.is_dir() else dataset
     if not path.is_file() or path.suffix != ".parquet":
         raise BadInputError(f"{dataset} is not an 'openrs data prepare' output", "give the folder with train.parquet")
-    rows = pq.read_table(path).to_pylist()
+    rows = read_rows(path)
     if not rows or "problem" not in rows[0] or "answer" not in rows[0]:
         raise BadInputError(f"{path} needs 'problem' and 'answer' columns")
     return rows

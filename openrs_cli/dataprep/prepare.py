@@ -20,7 +20,15 @@ from openrs_cli.errors import BadInputError
 from openrs_cli.progress import track
 
 COLUMNS = ["problem", "solution", "answer", "source", "level"]
-FILTERS = ["empty or too long", "gold not parseable", "multi-part", "exact duplicate", "near duplicate", "contaminated"]
+FILTERS = [
+    "field of the wrong type",
+    "empty or too long",
+    "gold not parseable",
+    "multi-part",
+    "exact duplicate",
+    "near duplicate",
+    "contaminated",
+]
 
 
 @dataclass
@@ -60,6 +68,7 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         raise BadInputError("no sources given", "add --source NAME=PATH_OR_HUB_ID (e.g. s1=..., deepscaler=...)")
     if not 0 < opts.scale <= 1:
         raise BadInputError("--scale must be in (0, 1]")
+    tokenizer = _tokenizer(opts.tokenizer) if opts.tokenizer else None  # before the rows: a bad one fails at once
     report = Report()
     rows: list[dict[str, Any]] = []
     for name, where in opts.sources.items():
@@ -68,12 +77,8 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         rows.extend(loaded)
     say(f"loaded {len(rows)} rows from {len(opts.sources)} source(s)")
 
-    tokenizer = None
-    if opts.tokenizer:
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(opts.tokenizer)
     steps: list[tuple[str, Callable]] = [
+        ("field of the wrong type", lambda r: r.get("wrong_type")),
         ("empty or too long", F.length_filter(opts.max_chars, tokenizer, opts.max_tokens)),
         ("gold not parseable", lambda r: None if F.answer_parses(r["answer"]) else f"answer {r['answer']!r}"),
         ("multi-part", lambda r: "sub-parts" if F.is_multipart(r["problem"]) else None),
@@ -158,3 +163,16 @@ def _write_set(out: Path, opts: PrepareOptions, train: list, test: list, report:
     from openrs_cli.dataprep.dataset_card import dataset_card
 
     write_text(out / "README.md", dataset_card(opts, report))
+
+
+def _tokenizer(name: str):
+    """The --tokenizer (a folder or Hub id), or a one-line error naming it."""
+    from transformers import AutoTokenizer
+
+    if not Path(name).expanduser().exists() and (name.startswith(("/", ".", "~")) or name.count("/") > 1):
+        raise BadInputError(f"--tokenizer {name} does not exist", "give a model folder or a Hub id org/name")
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise BadInputError(f"cannot load --tokenizer {name}: {first}", "give a model folder or a Hub id") from exc

@@ -7,7 +7,7 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.locations import data_files, locate
-from openrs_cli.rowfiles import read_rows
+from openrs_cli.rowfiles import kind, read_rows
 
 PROBLEM_FIELDS = ("problem", "question")
 LEVELS = {"easy": "Easy", "hard": "Hard", "medium": "Medium"}
@@ -90,7 +90,23 @@ def load_source(name: str, where: str) -> list[dict[str, Any]]:
     return [normalise(row, field, name) for row in rows]
 
 
+def wrong_types(row: dict[str, Any], field: str) -> str | None:
+    """Why a source row cannot become a training row: a problem that is not text, an answer that is neither text
+    nor a number, a solution that is not text (a list or dict would be written as its Python repr)."""
+    problem, answer, solution = row.get(field), row.get("answer"), row.get("solution")
+    if not isinstance(problem, str):
+        return f"problem is {kind(problem)}"
+    if answer is not None and (isinstance(answer, bool) or not isinstance(answer, str | int | float)):
+        return f"answer is {kind(answer)}"
+    if solution is not None and not isinstance(solution, str):
+        return f"solution is {kind(solution)}"
+    return None
+
+
 def normalise(row: dict[str, Any], field: str, source: str) -> dict[str, Any]:
+    if wrong := wrong_types(row, field):
+        return {"problem": "", "solution": None, "answer": None, "source": source, "level": None,
+                "difficulty": None, "pass_rate": None, "wrong_type": wrong}  # fmt: skip
     solution = row.get("solution")
     answer = row.get("answer")
     if answer in (None, ""):

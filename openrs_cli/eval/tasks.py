@@ -13,7 +13,7 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.locations import locate
-from openrs_cli.rowfiles import SUFFIXES, read_rows
+from openrs_cli.rowfiles import SUFFIXES, kind, read_rows
 
 
 @dataclass(frozen=True)
@@ -147,5 +147,11 @@ def load_problems(task: Task, data_dir: Path | None, limit: int | None = None) -
                 f"task {task.name} row {i} lacks '{task.question_field}' or '{task.gold_field}'",
                 "check the data file's fields",
             )
-        problems.append(Problem(task.name, i, str(question), (str(gold),)))
+        if not isinstance(question, str) or isinstance(gold, bool) or not isinstance(gold, str | int | float):
+            raise BadInputError(
+                f"task {task.name} row {i} of {source}: the question must be text and the gold text or a number "
+                f"(got {kind(question)} and {kind(gold)})",
+                "fix the data file's fields",
+            )
+        problems.append(Problem(task.name, i, question, (str(gold),)))
     return problems

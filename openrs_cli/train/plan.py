@@ -153,6 +153,20 @@ def resume_point(resume: str, output_dir: Path) -> Path | None:
     return path.resolve()
 
 
+def check_model(model: str) -> None:
+    """A local model must be a folder with config.json (the training child would die on it with a traceback);
+    a Hub id is checked when it is downloaded."""
+    from openrs_cli.locations import locate
+
+    found = locate(model)
+    if found.kind == "missing":
+        raise BadInputError(f"model {model} does not exist", "give a local model folder or a Hub id org/name")
+    if found.kind == "file":
+        raise BadInputError(f"model {model} is a file", "give a model folder (with config.json) or a Hub id")
+    if found.kind == "folder" and not (Path(model).expanduser() / "config.json").is_file():
+        raise BadInputError(f"model folder {model} has no config.json", "give a folder saved with save_pretrained")
+
+
 def pin_revision(config: dict[str, Any]) -> list[str]:
     """Resolve a Hub model's revision (a branch or tag) to its commit, in place; the note says so."""
     from openrs_cli.locations import locate
@@ -178,6 +192,8 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     within("--main-process-port", opts.main_process_port, 1, 65535)
     within("--vllm-port", opts.vllm_port, 1, 65535)
     config, explicit, origins = resolve_config(opts)
+    if config.get("model_name_or_path"):
+        check_model(str(config["model_name_or_path"]))
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
     if not opts.planning_only:  # every process (ranks, vLLM server) then loads this one commit
         notes += pin_revision(config)

@@ -209,7 +209,7 @@ def eight_gpus_show_four(tmp_path, monkeypatch):
 def test_training_processes_land_on_the_visible_physical_gpus(capsys, eight_gpus_show_four):
     plan = dry_run(capsys, "--exp", "3", "--gpus", "4")
     vllm, train = plan["processes"]
-    assert vllm["env"] == {"CUDA_VISIBLE_DEVICES": "7"} and plan["vllm_gpus"] == [7]
+    assert vllm["env"]["CUDA_VISIBLE_DEVICES"] == "7" and plan["vllm_gpus"] == [7]
     assert train["env"] == {"CUDA_VISIBLE_DEVICES": "4,5,6"}
 
 

@@ -197,7 +197,7 @@ def test_data_parallel_2_on_cpu_gives_the_single_engines_answers(capsys, vllm_mo
         assert code == 0, err
     finally:
         stop(proc)
-    assert "EngineCore_DP1" in (tmp_path / "s.log").read_text()  # two engines served
+    assert "DP Coordinator" in (tmp_path / "s.log").read_text()  # data parallel: a coordinator of the engines
     code, _, err = invoke(capsys, "eval", "--model", str(vllm_model), "--base-url", server[0],
                           *COMMON, *bench, "--output-dir", str(tmp_path / "one"))  # fmt: skip
     assert code == 0, err

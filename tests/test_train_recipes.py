@@ -138,6 +138,7 @@ def test_layout_is_sized_to_the_gpus(capsys, gpus, extra, layout, ranks, vllm):
 
 
 def test_first_class_options_and_set_override_the_recipe(capsys, tmp_path):
+    (tmp_path / "config.json").write_text("{}")  # a model folder (a folder without one is refused)
     plan = dry_run(
         capsys,
         "--exp",

@@ -154,9 +154,18 @@ def details_files(folder: Path) -> list[Path]:
 
 
 def file_task(path: Path) -> str:
-    """A details file's task: the one lighteval recorded in its rows when it did, else the file name's."""
+    """A details file's task: the one lighteval recorded in its rows when it did, else the file name's.
+    Only the `doc` column is read (the answers are read once, later, by `read_answers`)."""
     if path.suffix == ".parquet":
-        recorded = lighteval_task(details_rows(path))
+        import pyarrow.parquet as pq
+
+        try:
+            docs = pq.read_table(path, columns=["doc"]).to_pylist()
+        except (OSError, ValueError, KeyError) as exc:
+            raise BadInputError(
+                f"cannot read details file {path}: {type(exc).__name__}", "is it an eval's details?"
+            ) from exc
+        recorded = lighteval_task(docs)
         if recorded:
             return recorded
     return details_task(path)

@@ -60,6 +60,9 @@ def start_process(spec: ProcessSpec, log_dir: Path, stdout_to_stderr: bool = Fal
     if spec.log:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / spec.log, "ab")  # noqa: SIM115 - closed when the process ends
+        # Python buffers a file stdout in blocks: a child that is killed or crashes would lose its last lines,
+        # the ones a user reads to learn why it died.
+        env.setdefault("PYTHONUNBUFFERED", "1")
     return subprocess.Popen(
         spec.argv,
         env=env,

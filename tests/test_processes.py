@@ -120,3 +120,15 @@ def test_a_failed_followed_trainer_names_its_log(tmp_path):
     with pytest.raises(RuntimeFailure) as failure:
         run_together([spec], tmp_path, None, 1, lambda _: None, echo=lambda line: None)
     assert "code 3" in str(failure.value) and str(tmp_path / "train.log") in str(failure.value.hint)
+
+
+def test_a_logged_child_killed_mid_run_keeps_its_last_lines_in_the_log(tmp_path, monkeypatch):
+    """A server's log is what a user reads when it dies: lines printed just before a SIGKILL are in it."""
+    from openrs_cli.processes import start_process
+
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+
+    code = "import os, signal; print('loaded the model'); os.kill(os.getpid(), signal.SIGKILL)"
+    proc = start_process(ProcessSpec("vllm", [PY, "-c", code], {}, "child.log"), tmp_path)
+    assert proc.wait(timeout=30) == -9
+    assert "loaded the model" in (tmp_path / "child.log").read_text()

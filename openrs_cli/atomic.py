@@ -83,15 +83,7 @@ def _clean_stale(folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def replace_folder(folder: Path, owned: set[str]) -> Iterator[Path]:
-    """Yield a staging folder; when the block ends without error, it becomes `folder` in one rename.
-
-    `folder` may hold only files named in `owned` (or hidden ones): anything else is the user's, and
-    the swap would throw it away, so that is refused before anything is written.
-    """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(folder)
+def _refuse_foreign(folder: Path, owned: set[str]) -> None:
     if folder.exists():
         foreign = [] if folder.is_dir() else [folder.name]
         if folder.is_dir():
@@ -101,6 +93,25 @@ def replace_folder(folder: Path, owned: set[str]) -> Iterator[Path]:
                 f"{folder} holds files openrs did not write ({', '.join(sorted(foreign)[:3])})",
                 "choose a new or empty output folder",
             )
+
+
+def check_replaceable(folder: Path, owned: set[str], option: str) -> None:
+    """What `replace_folder` would refuse, found before any work is spent: files that are not openrs's in
+    `folder`, or a parent folder where the staging folder cannot be made."""
+    _refuse_foreign(folder, owned)
+    ensure_writable(folder.parent, option)
+
+
+@contextlib.contextmanager
+def replace_folder(folder: Path, owned: set[str]) -> Iterator[Path]:
+    """Yield a staging folder; when the block ends without error, it becomes `folder` in one rename.
+
+    `folder` may hold only files named in `owned` (or hidden ones): anything else is the user's, and
+    the swap would throw it away, so that is refused before anything is written.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(folder)
+    _refuse_foreign(folder, owned)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=folder.parent))
     os.chmod(staging, 0o777 & ~UMASK)
     try:

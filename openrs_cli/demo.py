@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from openrs_cli.atomic import ensure_writable
 from openrs_cli.errors import RuntimeFailure
 from openrs_cli.hub import offline_mode
 
@@ -117,8 +118,7 @@ def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dic
 
 def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
     start = time.monotonic()
-    out = opts.output_dir.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_writable(opts.output_dir.resolve(), "--output-dir")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     say(f"[1/6] model -> {out}")
     model = model_folder(out, say)

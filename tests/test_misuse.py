@@ -252,6 +252,11 @@ CASES = [
     ("train --recipe smoke --model STRJSON --gpus 0 --dry-run --output-dir TMP/t", 2, "is a file"),
     ("report EMPTY --price-per-gpu-hour -3 --no-figures --output-dir TMP/r", 2, "--price-per-gpu-hour"),
     ("report EMPTY --price-per-gpu-hour nan --no-figures --output-dir TMP/r", 2, "finite"),
+    # output locations are checked before any work: the missing source is never reached
+    ("data prepare --output BADYAML/x --source s=TMP/missing.jsonl", 2, "not writable"),
+    ("data prepare --output JUNK --source s=TMP/missing.jsonl", 2, "did not write"),
+    ("data bench --output-dir BADYAML/x --tasks aime24", 2, "not writable"),
+    ("demo --output-dir BADYAML/x", 2, "not writable"),
 ]
 
 
@@ -278,3 +283,20 @@ def test_misuse(capsys, monkeypatch, tmp_path, data_dir, tiny_model, line, code,
 def test_there_are_at_least_60_misuses():
     assert len(CASES) >= 130
     assert {c[0].split()[0] for c in CASES} >= {"train", "eval", "report", "push", "data", "demo"}
+
+
+def test_rescore_in_a_folder_it_cannot_write_stops_before_scoring(capsys, tmp_path):
+    """An eval folder that cannot be written (here made immutable): one line, exit 2, nothing scored."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    folder = tmp_path / "le"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "lighteval-0.13", folder)
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not allowed here: no way to make a folder unwritable for root")
+    try:
+        assert_error(invoke(capsys, "eval", "--rescore", str(folder)), 2, "not writable", str(folder))
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["details", "results"]

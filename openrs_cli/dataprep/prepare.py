@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from openrs_cli.atomic import replace_folder, write_bytes_via, write_text
+from openrs_cli.atomic import check_replaceable, replace_folder, write_bytes_via, write_text
 from openrs_cli.dataprep import filters as F
 from openrs_cli.dataprep.decontam import benchmark_index, contaminated
 from openrs_cli.dataprep.mix import RECIPES, Part, assign_levels, take
@@ -68,6 +68,7 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         raise BadInputError("no sources given", "add --source NAME=PATH_OR_HUB_ID (e.g. s1=..., deepscaler=...)")
     if not 0 < opts.scale <= 1:
         raise BadInputError("--scale must be in (0, 1]")
+    check_replaceable(opts.output, OUTPUT_FILES, "--output")  # before the rows: no work lost to a bad folder
     tokenizer = _tokenizer(opts.tokenizer) if opts.tokenizer else None  # before the rows: a bad one fails at once
     report = Report()
     rows: list[dict[str, Any]] = []

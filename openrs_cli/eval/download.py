@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openrs_cli.atomic import write_text
+from openrs_cli.atomic import ensure_writable, write_text
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.tasks import TASKS, Task, load_problems
 from openrs_cli.progress import track
@@ -45,6 +45,7 @@ def download(tasks: list[Task], out_dir: Path, revision: str | None = None) -> l
     """Write `<name>.jsonl` for each task into `out_dir` (each file whole or not at all)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise BadInputError(f"--output-dir {out_dir} is a file", "give a folder")
+    ensure_writable(out_dir, "--output-dir")  # before anything is downloaded
     from openrs_cli.hub import require_hub
 
     for task in tasks:

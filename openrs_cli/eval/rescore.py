@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openrs_cli.atomic import ensure_writable
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.plan import SCORERS
 from openrs_cli.eval.results import lighteval_results, model_dir, timestamp, write_task
@@ -73,6 +74,7 @@ def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
             f"{folder} has {'result files but ' if has_results else ''}no details files with the answers",
             "rescoring needs the answers: evaluate with openrs or lighteval, which keep them in details/",
         )
+    ensure_writable(folder, "--rescore")  # before the scoring, which can take minutes
     groups = by_model(files)
     stamp = timestamp()
     out = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.locations import data_files, locate
+from openrs_cli.rowfiles import kind, read_rows
 
 
 def resolve_source(name: str) -> tuple[str, Path | None]:
@@ -21,44 +21,48 @@ def resolve_source(name: str) -> tuple[str, Path | None]:
     return where.kind, where.path
 
 
-def _first_row(kind: str, path: Path) -> dict[str, Any] | None:
+def _local_rows(kind: str, path: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """The rows the trainer will read from a local dataset (a folder: its train file), each checked to be an
+    object with fields."""
     files = data_files(path) if kind == "folder" else [path]
     if not files:
         raise BadInputError(f"no .jsonl/.json/.parquet files in {path}", "point --dataset at the data files")
-    first = next((f for f in files if "train" in f.name), files[0])
-    if first.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    file = next((f for f in files if "train" in f.name), files[0])
+    return file, read_rows(file)
 
-        table = pq.read_table(first).slice(0, 1).to_pylist()
-        return table[0] if table else None
-    with open(first, encoding="utf-8") as fh:
-        if first.suffix == ".json":
-            data = json.load(fh)
-            return data[0] if isinstance(data, list) and data else None
-        for line in fh:
-            if line.strip():
-                return json.loads(line)
+
+def _wrong_type(row: dict[str, Any], prompt_column: str, solution_column: str) -> str | None:
+    if not isinstance(row.get(prompt_column), str):
+        return f"its '{prompt_column}' is {kind(row.get(prompt_column))}, not text"
+    gold = solution_column if row.get(solution_column) is not None else "answer"
+    value = row.get(gold)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+        return f"its '{gold}' is {kind(value)}, not text or a number"
     return None
 
 
 def check_columns(name: str, prompt_column: str, solution_column: str) -> None:
-    """For local data, check before training starts that the needed columns exist."""
-    kind, path = resolve_source(name)
+    """For local data, check before training starts that every row has the needed columns, of the right type
+    (the trainer would otherwise die on the first bad row with a traceback)."""
+    source_kind, path = resolve_source(name)
     if path is None:
         return
-    try:
-        row = _first_row(kind, path)
-    except (OSError, ValueError) as exc:
-        raise BadInputError(f"cannot read dataset {path}: {exc}", "check the file format") from exc
-    if not row:
-        raise BadInputError(f"dataset {path} is empty", "give a file with at least one problem")
-    if prompt_column not in row:
-        raise BadInputError(
-            f"dataset {path} has no '{prompt_column}' column (it has: {', '.join(row)})",
-            "set dataset_prompt_column or rename the column",
-        )
-    if solution_column not in row and "answer" not in row:
-        raise BadInputError(f"dataset {path} has neither '{solution_column}' nor 'answer'", "add a gold column")
+    file, rows = _local_rows(source_kind, path)
+    if not rows:
+        raise BadInputError(f"dataset {file} is empty", "give a file with at least one problem")
+    for number, row in enumerate(rows, 1):
+        if prompt_column not in row:
+            raise BadInputError(
+                f"dataset {file} has no '{prompt_column}' column in row {number} (it has: {', '.join(row)})",
+                "set dataset_prompt_column or rename the column",
+            )
+        if solution_column not in row and "answer" not in row:
+            raise BadInputError(
+                f"dataset {file} row {number} has neither '{solution_column}' nor 'answer'", "add a gold column"
+            )
+        problem = _wrong_type(row, prompt_column, solution_column)
+        if problem:
+            raise BadInputError(f"dataset {file} row {number}: {problem}", "fix the row or drop it")
 
 
 def load_rows(name: str, split: str = "train", config: str | None = None):

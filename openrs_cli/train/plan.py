@@ -6,6 +6,7 @@ GPUs, everything checked before any process starts. `train.runner` carries a pla
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,9 @@ def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
     if len(chosen) > 1:
         raise BadInputError("--exp, --recipe and --config are alternatives", "give only one of them")
     if opts.config is not None:
-        return recipes.load_config_file(opts.config), str(opts.config)
+        from openrs_cli.train.validate import coerced
+
+        return coerced(recipes.load_config_file(opts.config), str(opts.config)), str(opts.config)
     if opts.exp is not None:
         if opts.exp not in (1, 2, 3):
             raise BadInputError(f"unknown experiment {opts.exp}", "use --exp 1, 2 or 3 (the paper's experiments)")
@@ -144,13 +147,29 @@ def resume_point(resume: str, output_dir: Path) -> Path | None:
     if resume == "never":
         return None
     if resume == "auto":
-        return last_checkpoint(output_dir)
+        found = last_checkpoint(output_dir)
+        return check_state(found) if found else None
     path = Path(resume).expanduser()
     if not (path / "trainer_state.json").is_file():
         raise BadInputError(
             f"--resume {resume} is not a checkpoint folder", "give a checkpoint-N folder, auto or never"
         )
-    return path.resolve()
+    return check_state(path.resolve())
+
+
+def check_state(checkpoint: Path) -> Path:
+    """A checkpoint whose trainer_state.json the trainer can load (it would die on a corrupt one with a
+    traceback, after the model and data are loaded)."""
+    state = checkpoint / "trainer_state.json"
+    hint = "resume from an earlier checkpoint with --resume PATH, or start afresh with --resume never"
+    try:
+        data = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise BadInputError(f"cannot read {state}: {type(exc).__name__}", hint) from exc
+    step = data.get("global_step") if isinstance(data, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool) or not isinstance(data.get("log_history", []), list):
+        raise BadInputError(f"{state} is not a trainer state (no whole global_step, or no log list)", hint)
+    return checkpoint
 
 
 def check_model(model: str) -> None:
@@ -199,7 +218,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         notes += pin_revision(config)
     generation, generation_notes = choose_generation(opts.generation, len(gpu_ids), opts.planning_only)
     output_dir = Path(config["output_dir"])
-    check_sizes(config)
+    check_sizes(config, str(opts.config) if opts.config else f"recipe {config.get('recipe') or opts.recipe}")
     plan = plan_layout(
         config,
         gpu_ids,

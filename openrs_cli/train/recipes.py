@@ -53,7 +53,11 @@ def load_recipe(name: str) -> dict[str, Any]:
 def load_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise BadInputError(f"config file {path} does not exist", "pass a YAML file, e.g. from 'openrs train --show'")
-    return _parse_yaml(path.read_text(), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"config file {path} is not UTF-8 text ({exc.reason})", "pass a YAML file") from exc
+    return _parse_yaml(text, str(path))
 
 
 def recipe_summaries() -> list[tuple[str, str]]:

@@ -16,10 +16,18 @@ def field_kinds() -> dict[str, str | None]:
     return {**trl_kinds(), **{k: scalar_kind(v) for k, v in openrs_types().items()}}
 
 
-def _coerce(key: str, value: Any, kind: str | None) -> Any:
+def coerced(config: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+    """`config` with each scalar coerced to its field's kind; the first that cannot be is a one-line error
+    (naming `where` the value came from, when given)."""
+    kinds = field_kinds()
+    return {k: _coerce(k, v, kinds.get(k), where) for k, v in config.items()}
+
+
+def _coerce(key: str, value: Any, kind: str | None, where: str | None = None) -> Any:
     """Coerce a scalar to its field's kind; anything complex is left to TRL's parser."""
     if value is None or kind is None:
         return value
+    name = f"'{key}' in {where}" if where else f"'{key}'"
     try:
         if kind == "bool" and not isinstance(value, bool):
             raise ValueError
@@ -30,19 +38,18 @@ def _coerce(key: str, value: Any, kind: str | None) -> Any:
         if kind == "float" and not isinstance(value, bool):
             number = float(value)
             if not math.isfinite(number):  # nan or inf: a 50-line torch traceback later
-                raise BadInputError(f"'{key}' must be a finite number, got {value!r}", "fix the recipe or --set value")
+                raise BadInputError(f"{name} must be a finite number, got {value!r}", "fix the recipe or --set value")
             return number
         if kind == "str" and isinstance(value, (dict, list)):
             raise ValueError
     except (TypeError, ValueError):
-        raise BadInputError(f"'{key}' must be {kind}, got {value!r}", "fix the recipe or the --set value") from None
+        raise BadInputError(f"{name} must be {kind}, got {value!r}", "fix the recipe or the --set value") from None
     return value
 
 
 def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     """Return the config with scalars coerced; raise BadInputError naming the first problem."""
-    kinds = field_kinds()
-    out = {k: _coerce(k, v, kinds.get(k)) for k, v in config.items()}
+    out = coerced(config)
     if not out.get("model_name_or_path"):
         raise BadInputError("no model given", "pass --model or set model_name_or_path in the recipe")
     if not out.get("dataset_name"):
@@ -113,10 +120,12 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
     return out
 
 
-def check_sizes(cfg: dict) -> None:
+def check_sizes(cfg: dict, where: str = "the recipe") -> None:
     """The batch and group sizes the layout divides by: checked before it does (a 0 would divide by zero)."""
     for key in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_generations"):
-        if int(cfg.get(key) or 0) < 1:
+        if cfg.get(key) is None:
+            raise BadInputError(f"{key} is not set in {where}", f"set it there or with --set {key}=N")
+        if int(_coerce(key, cfg[key], "int")) < 1:
             raise BadInputError(f"{key} must be at least 1", "fix the recipe or the --set value")
     if int(cfg["num_generations"]) < 2:
         raise BadInputError(

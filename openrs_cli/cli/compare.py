@@ -79,10 +79,15 @@ def _resolve(name: str, roots: list[Path]) -> Path:
     for root in roots:
         for summary in sorted(root.rglob("summary.json")) if root.is_dir() else []:
             try:
-                data = json.loads(summary.read_text())
-            except (OSError, ValueError):
+                data = json.loads(summary.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                typer.echo(f"openrs: warning: skipped {summary}: not valid JSON ({type(exc).__name__})", err=True)
                 continue
-            if name in (data.get("name"), data.get("model")):
+            names = [data.get(k) for k in ("name", "model")] if isinstance(data, dict) else [0]
+            if not all(n is None or isinstance(n, str) for n in names):
+                typer.echo(f"openrs: warning: skipped {summary}: not a summary with a text name", err=True)
+                continue
+            if name in names:
                 return summary.parent
     where = ", ".join(str(r) for r in roots)
     raise BadInputError(f"'{name}' is neither a path nor a model evaluated under {where}", "give an eval folder")

@@ -93,8 +93,9 @@ def _lighteval_answers(i: int, row: dict) -> list[Answer]:
     gold_index = doc.get("gold_index")
     indices = gold_index if isinstance(gold_index, list) else [gold_index or 0]
     golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
-    scores = [float(v) for k, v in metric.items() if "extractive_match" in k]
-    scores += [float(v) for k, v in metric.items() if "pass@" in k]
+    numbers = {k: float(v) for k, v in metric.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    scores = [v for k, v in numbers.items() if "extractive_match" in k]
+    scores += [v for k, v in numbers.items() if "pass@" in k]
     query = str(doc.get("query") or "")
     question = question_from_query(query)  # the bare problem, as openrs keys it, so the two pair
     base = {"index": i, "question": question, "prompt": query}
@@ -112,6 +113,30 @@ def _lighteval_answers(i: int, row: dict) -> list[Answer]:
     ]
 
 
+def _wrong_field(row: dict) -> str | None:
+    """What in an openrs detail row has the wrong type (None: nothing)."""
+
+    def number(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    gold = row.get("gold")
+    checks = [
+        ("answer", row.get("answer") is None or isinstance(row.get("answer"), str), "text"),
+        ("correct", "correct" not in row or number(row["correct"]), "a number"),
+        ("sample", isinstance(row.get("sample", 0), int) and not isinstance(row.get("sample", 0), bool), "a count"),
+        ("question", row.get("question") is None or isinstance(row.get("question"), str), "text"),
+        (
+            "gold",
+            gold is None or all(isinstance(g, str) or number(g) for g in (gold if isinstance(gold, list) else [gold])),
+            "text or a list of text",
+        ),
+    ]
+    for field_name, ok, wanted in checks:
+        if not ok:
+            return f"'{field_name}' is {row.get(field_name)!r}, not {wanted}"
+    return None
+
+
 def read_answers(path: Path) -> list[Answer]:
     """Every answer in an openrs details jsonl (a row per sample) or a lighteval details parquet (a row per
     problem, its samples in model_response.text)."""
@@ -120,6 +145,8 @@ def read_answers(path: Path) -> list[Answer]:
         if not isinstance(row, dict):
             raise BadInputError(f"{path} row {i} is not an object", "is it an eval's details file?")
         if "correct" in row or "answer" in row:  # openrs
+            if problem := _wrong_field(row):
+                raise BadInputError(f"{path} row {i}: {problem}", "is it an eval's details file?")
             question = str(row.get("question") or row.get("prompt") or row.get("index", i))
             gold = row.get("gold")
             golds = gold if isinstance(gold, list) else [] if gold is None else [gold]

@@ -16,6 +16,7 @@ from pathlib import Path
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.details import task_name
 from openrs_cli.report.rows import TableRow
+from openrs_cli.rowfiles import kind
 
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)")
 _STEP = re.compile(r"(?:checkpoint-|step[-_]?|_)(\d+)$")
@@ -46,11 +47,16 @@ def headline_metric(values: dict) -> tuple[float | None, float | None]:
     return None, None
 
 
+def _mapping(value) -> dict:
+    """A part of a results file that should be a mapping: itself when it is one, else empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def _stamp(path: Path, data: dict) -> str:
     match = _STAMP.search(path.name)
     if match:
         return match.group(1)
-    end = (data.get("config_general") or {}).get("end_time")
+    end = _mapping(data.get("config_general")).get("end_time")
     return f"{end:020.6f}" if isinstance(end, (int, float)) else f"{path.stat().st_mtime:020.6f}"
 
 
@@ -71,15 +77,20 @@ def _score_problem(score: float, stderr) -> str | None:
 def parse_lighteval(path: Path, data: dict, warn=lambda message: None) -> list[Measurement]:
     if data.get("openrs"):  # an openrs eval result: its summary.json is read instead
         return []
-    general = data.get("config_general") or {}
+    general = _mapping(data.get("config_general"))
     model = str(general.get("model_name") or general.get("model_id") or "unknown")
-    tasks_cfg = data.get("config_tasks") or {}
+    tasks_cfg = _mapping(data.get("config_tasks"))
+    results = data.get("results")
+    if not isinstance(results, dict):
+        warn(f"skipped {path}: 'results' is not a mapping of task to metrics")
+        return []
     out = []
-    for key, values in (data.get("results") or {}).items():
+    for key, values in results.items():
         if key == "all" or not isinstance(values, dict):
             continue
         score, stderr = headline_metric(values)
         if score is None:
+            warn(f"skipped {model} {task_name(key)} in {path}: no metric with a numeric score")
             continue
         if problem := _score_problem(score, stderr):
             warn(f"skipped {model} {task_name(key)} in {path}: {problem}")
@@ -138,11 +149,15 @@ def scan(roots: list[Path], warn) -> list[Measurement]:
                 warn(f"skipped {path}: not valid JSON ({type(exc).__name__})")
                 continue
             if not isinstance(data, dict):
+                if path.name == "summary.json" or path.name.startswith("results_"):
+                    warn(f"skipped {path}: it holds {kind(data)}, not a results mapping")
                 continue
             if "results" in data and "config_tasks" in data:
                 found.extend(parse_lighteval(path, data, warn))
-            elif path.name == "summary.json" and "tasks" in data:
+            elif path.name == "summary.json":
                 found.extend(parse_summary(path, data, warn))
+            elif path.name.startswith("results_"):
+                warn(f"skipped {path}: not a lighteval results file (no 'results' and 'config_tasks')")
     return found
 
 

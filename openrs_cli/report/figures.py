@@ -202,7 +202,24 @@ def training_history(train_dir: Path) -> list[dict]:
         raise BadInputError(f"cannot read {path}: {type(exc).__name__}", "is it a TRL trainer_state.json?") from exc
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise BadInputError(f"{path} has no list of log entries", "is it a TRL trainer_state.json?")
+    for number, entry in enumerate(history, 1):
+        wrong = [k for k, v in entry.items() if _read(k) and not _is_number(v)]
+        if wrong or ("step" in entry and not isinstance(entry["step"], int)):
+            key = wrong[0] if wrong else "step"
+            raise BadInputError(
+                f"{path} log entry {number}: '{key}' is {entry[key]!r}, not a number", "is it a TRL trainer_state.json?"
+            )
     return history
+
+
+def _read(key: str) -> bool:
+    """Whether openrs reads this log key (the curves, the cost's step time): it must hold a number."""
+    drawn = {k for k, _ in TRAIN_KEYS} | {"step", "step_time"}
+    return key in drawn or (key.startswith("rewards/") and key.endswith("/mean"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def reward_keys(history: list[dict]) -> list[tuple[str, str]]:

@@ -88,6 +88,9 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         rows, removed = F.split(list(track(rows, f"filter: {label}", total=len(rows))), drop)
         for row, _ in removed:
             report.removed[label][row["source"]] += 1
+    if not rows:
+        removed = "; ".join(f"{label}: {sum(by.values())}" for label, by in report.removed.items() if by)
+        raise BadInputError(f"every row was removed by the filters ({removed})", "check the sources' fields")
     rows, exact, near = F.dedup(rows)
     for label, removed in (("exact duplicate", exact), ("near duplicate", near)):
         for row, _ in removed:

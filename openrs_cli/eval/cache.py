@@ -50,7 +50,14 @@ def answer_key(
 
 
 def _has_text(record: dict[str, Any]) -> bool:
-    return isinstance(record.get("text"), str) and record.get("finish_reason") != "error"
+    """A record that is an answer: its text, and fields of the types openrs wrote (anything else, from a hand
+    edit or another tool, is generated again rather than read wrong)."""
+    tokens, reason = record.get("completion_tokens"), record.get("finish_reason")
+    return (
+        isinstance(record.get("text"), str)
+        and (reason is None or (isinstance(reason, str) and reason != "error"))
+        and (tokens is None or (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0))
+    )
 
 
 class AnswerCache:

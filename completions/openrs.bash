@@ -2,11 +2,11 @@
 _openrs() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" path="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case "${path:+$path }${COMP_WORDS[i]}" in "compare"|"data"|"data bench"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"report"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
+        case "${path:+$path }${COMP_WORDS[i]}" in "compare"|"data"|"data bench"|"data filter"|"data prepare"|"demo"|"doctor"|"eval"|"push"|"recipes"|"recipes copy"|"recipes list"|"recipes show"|"report"|"rescore"|"train") path="${path:+$path }${COMP_WORDS[i]}" ;; esac
     done
     case "$path" in
         "")
-            COMPREPLY=($(compgen -W "compare data demo doctor eval push report train --version --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "compare data demo doctor eval push recipes report rescore train --version --help -h" -- "$cur")) ;;
         "compare")
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "markdown json csv" -- "$cur")); return ;;
@@ -43,11 +43,24 @@ _openrs() {
             COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
         "push")
             COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
+        "recipes")
+            COMPREPLY=($(compgen -W "copy list show --help -h" -- "$cur")) ;;
+        "recipes copy")
+            COMPREPLY=($(compgen -W "--help -h" -- "$cur")) ;;
+        "recipes list")
+            COMPREPLY=($(compgen -W "--json --help -h" -- "$cur")) ;;
+        "recipes show")
+            COMPREPLY=($(compgen -W "--sources --set --gpus --json --help -h" -- "$cur")) ;;
         "report")
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "markdown csv json latex" -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W "--results --format --output-dir --train-dir --quoted --no-quoted --figures --no-figures --costs --gpu-hours --price-per-gpu-hour --name --json --help -h" -- "$cur")) ;;
+        "rescore")
+            case "$prev" in
+                --scorer) COMPREPLY=($(compgen -W "lighteval math-verify-strict" -- "$cur")); return ;;
+            esac
+            COMPREPLY=($(compgen -W "--scorer --dry-run --json --help -h" -- "$cur")) ;;
         "train")
             case "$prev" in
                 --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo cispo sapo luspo vespo" -- "$cur")); return ;;

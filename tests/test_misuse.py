@@ -168,6 +168,15 @@ CASES = [
     ("train --exp 3 --generation fast --dry-run", 2, "fast"),
     ("train --show exp3 --sources --set nope=1", 2, "unknown key 'nope'"),
     ("train --sources", 2, "--show"),
+    ("recipes show exp3 --sources --set nope=1", 2, "unknown key 'nope'"),
+    ("recipes show exp3 --set beta=0", 2, "--sources"),
+    ("recipes show exp9", 2, "unknown recipe 'exp9'"),
+    ("recipes copy exp3 TMP/mine.txt", 2, "not a .yaml file"),
+    ("recipes copy exp3 BADYAML", 2, "already exists"),
+    ("rescore EMPTY", 2, "no details files"),
+    ("rescore TMP/nope --dry-run", 2, "is not a folder"),
+    ("eval --rescore EMPTY --model org/m --tasks aime24", 2, "--model, --tasks cannot apply"),
+    ("eval --model org/m --scorer math-verify-strict", 2, "--scorer goes with"),
     ("data prepare --output TMP/d --source s1=AIME --test-size -5", 2, "--test-size"),
     ("data prepare --output TMP/d --source s1=AIME --mix s1=-5", 2, "--mix count"),
     ("data prepare --output TMP/d --source s1=AIME --ngram 0", 2, "--ngram"),
@@ -297,7 +306,7 @@ def test_rescore_in_a_folder_it_cannot_write_stops_before_scoring(capsys, tmp_pa
     if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
         pytest.skip("chattr +i is not allowed here: no way to make a folder unwritable for root")
     try:
-        assert_error(invoke(capsys, "eval", "--rescore", str(folder)), 2, "not writable", str(folder))
+        assert_error(invoke(capsys, "rescore", str(folder)), 2, "not writable", str(folder))
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
     assert sorted(p.name for p in folder.iterdir()) == ["details", "results"]

@@ -140,7 +140,7 @@ def test_every_key_of_a_paper_recipe_names_its_source(name):
 
 
 def test_sources_lists_every_effective_key_with_its_origin(capsys):
-    code, out, err = invoke(capsys, "train", "--show", "exp3", "--sources", "--gpus", "8", "--json")
+    code, out, err = invoke(capsys, "recipes", "show", "exp3", "--sources", "--gpus", "8", "--json")
     assert code == 0, err
     rows = {r["key"]: r for r in json.loads(out)}
     assert rows["cosine_max_len"]["value"] == 3584 and "README.md" in rows["cosine_max_len"]["source"]
@@ -150,7 +150,7 @@ def test_sources_lists_every_effective_key_with_its_origin(capsys):
     assert rows["gradient_accumulation_steps"]["value"] == 2 and "plan" in rows["gradient_accumulation_steps"]["source"]
     assert rows["delta"]["source"].startswith("TRL 1.16.0 GRPOConfig default")
     assert rows["reward_workers"]["source"] == "openrs default"
-    code, out, _ = invoke(capsys, "train", "--show", "exp3", "--sources", "--set", "beta=0.01")
+    code, out, _ = invoke(capsys, "recipes", "show", "exp3", "--sources", "--set", "beta=0.01")
     assert code == 0
     assert any(line.startswith("beta") and "--set" in line for line in out.splitlines())
 
@@ -266,7 +266,7 @@ def test_a_dry_run_imports_neither_trl_nor_torch(tmp_path):
 
 
 def test_qwen3_sources_name_the_fork_readme_for_the_cosine_length(capsys):
-    code, out, err = invoke(capsys, "train", "--show", "qwen3", "--sources", "--json")
+    code, out, err = invoke(capsys, "recipes", "show", "qwen3", "--sources", "--json")
     assert code == 0, err
     rows = {r["key"]: r for r in json.loads(out)}
     assert rows["cosine_max_len"]["value"] == 3584

@@ -76,8 +76,19 @@ READERS = {
         "train.jsonl",
         _jsonl(ROW, ROW),
         _jsonl({**ROW, "problem": ["a", "b"]}),
-        lambda t, m: ["train", "--recipe", "smoke", "--gpus", "0", "--model", str(m), "--dataset",
-                      str(t / "train.jsonl"), "--output-dir", str(t / "o")],  # fmt: skip
+        lambda t, m: [
+            "train",
+            "--recipe",
+            "smoke",
+            "--gpus",
+            "0",
+            "--model",
+            str(m),
+            "--dataset",
+            str(t / "train.jsonl"),
+            "--output-dir",
+            str(t / "o"),
+        ],  # fmt: skip
     ),
     "config (train --config)": Reader(
         "c.yaml",
@@ -119,8 +130,19 @@ READERS = {
         "run/checkpoint-10/trainer_state.json",
         json.dumps(STATE).encode(),
         json.dumps({"global_step": "ten", "log_history": 3}).encode(),
-        lambda t, m: ["train", "--recipe", "smoke", "--gpus", "0", "--model", str(m), "--output-dir", str(t / "run"),
-                      "--resume", str(t / "run" / "checkpoint-10")],  # fmt: skip
+        lambda t, m: [
+            "train",
+            "--recipe",
+            "smoke",
+            "--gpus",
+            "0",
+            "--model",
+            str(m),
+            "--output-dir",
+            str(t / "run"),
+            "--resume",
+            str(t / "run" / "checkpoint-10"),
+        ],  # fmt: skip
     ),
     "checkpoint (train --resume auto)": Reader(
         "run/checkpoint-10/trainer_state.json",
@@ -132,14 +154,24 @@ READERS = {
         "run/openrs_plan.json",
         json.dumps({"gpus": 1, "nodes": 1}).encode(),
         json.dumps({"gpus": "many", "nodes": None}).encode(),
-        lambda t, m: ["report", str(RESULTS), "--train-dir", str(t / "run"), "--costs", "--price-per-gpu-hour", "2",
-                      "--no-figures", "--output-dir", str(t / "r")],  # fmt: skip
+        lambda t, m: [
+            "report",
+            str(RESULTS),
+            "--train-dir",
+            str(t / "run"),
+            "--costs",
+            "--price-per-gpu-hour",
+            "2",
+            "--no-figures",
+            "--output-dir",
+            str(t / "r"),
+        ],  # fmt: skip
     ),
-    "details (eval --rescore)": Reader(
+    "details (rescore)": Reader(
         "ev/details/m/2025-01-01T00-00-00/details_aime24_2025-01-01T00-00-00.jsonl",
         _jsonl({"index": 0, "question": "1+1", "gold": "2", "answer": "\\boxed{2}", "correct": 1.0, "sample": 0}),
         _jsonl({"index": 0, "question": "1+1", "gold": "2", "answer": 5, "correct": "yes", "sample": "first"}),
-        lambda t, m: ["eval", "--rescore", str(t / "ev")],
+        lambda t, m: ["rescore", str(t / "ev")],
     ),
 }
 

@@ -1,4 +1,4 @@
-"""`openrs eval --rescore DIR`: saved answers scored again, nothing generated, new files beside the old."""
+"""`openrs rescore DIR`: saved answers scored again, nothing generated, new files beside the old."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def evaluate(capsys, data_dir, out, answer="\\boxed{7}"):
 
 
 def rescore(capsys, out, *extra):
-    code, stdout, err = invoke(capsys, "eval", "--rescore", str(out), "--json", *extra)
+    code, stdout, err = invoke(capsys, "rescore", str(out), "--json", *extra)
     assert code == 0, err
     return {c["task"]: c for c in json.loads(stdout)}
 
@@ -67,7 +67,7 @@ def test_lighteval_details_parquet_are_rescored(capsys, data_dir, tmp_path):
 
 
 def test_result_files_without_answers_cannot_be_rescored(capsys, data_dir):
-    result = invoke(capsys, "eval", "--rescore", str(data_dir / "lighteval-results" / "overall" / "Exp3_50"))
+    result = invoke(capsys, "rescore", str(data_dir / "lighteval-results" / "overall" / "Exp3_50"))
     assert_error(result, 2, "no details files", "rescoring needs the answers")
 
 
@@ -75,4 +75,26 @@ def test_a_malformed_details_file_is_one_line(capsys, tmp_path):
     folder = tmp_path / "bad" / "details" / "m" / "s"
     folder.mkdir(parents=True)
     (folder / "details_aime24_s.jsonl").write_text('{"nothing": "useful"}\n')
-    assert_error(invoke(capsys, "eval", "--rescore", str(tmp_path / "bad")), 2, "holds no answer and gold")
+    assert_error(invoke(capsys, "rescore", str(tmp_path / "bad")), 2, "holds no answer and gold")
+
+
+def test_a_dry_run_lists_what_would_be_rescored_and_writes_nothing(capsys, data_dir, tmp_path):
+    out = tmp_path / "ev"
+    evaluate(capsys, data_dir, out)
+    before = sorted(p for p in out.rglob("*"))
+    code, stdout, err = invoke(capsys, "rescore", str(out), "--dry-run", "--json")
+    assert code == 0, err
+    assert sorted(i["task"] for i in json.loads(stdout)) == ["aime24", "math_500"]
+    assert all(i["details"].endswith(".jsonl") and i["model"] for i in json.loads(stdout))
+    assert sorted(p for p in out.rglob("*")) == before
+
+
+def test_the_old_eval_rescore_spelling_runs_rescore_and_says_so(capsys, data_dir, tmp_path):
+    out = tmp_path / "ev"
+    evaluate(capsys, data_dir, out)
+    code, stdout, err = invoke(capsys, "eval", "--rescore", str(out), "--scorer", "math-verify-strict", "--json")
+    assert code == 0, err
+    assert "'eval --rescore DIR' is now 'openrs rescore DIR'" in err
+    assert {c["task"]: c["answers"] for c in json.loads(stdout)} == {"aime24": 4, "math_500": 4}
+    code, stdout, _ = invoke(capsys, "eval", "--rescore", str(out), "--dry-run")
+    assert code == 0 and stdout.count("would rescore") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -167,20 +168,39 @@ def test_first_class_options_and_set_override_the_recipe(capsys, tmp_path):
     assert config["reward_weights"] == [1.0, 1.0]
 
 
-def test_list_and_show(capsys):
-    code, out, _ = invoke(capsys, "train", "--list")
+def test_recipes_list_show_and_copy(capsys, tmp_path):
+    code, out, _ = invoke(capsys, "recipes", "list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
     assert names == ["exp1", "exp2", "exp3", "exp3-cosine-fixed", "qwen3", "smoke"]
-    code, out, _ = invoke(capsys, "train", "--show", "exp3")
+    code, out, _ = invoke(capsys, "recipes", "list", "--json")
+    assert [r["name"] for r in json.loads(out)] == names
+    code, out, _ = invoke(capsys, "recipes", "show", "exp3")
     assert code == 0 and yaml.safe_load(out)["reward_funcs"] == ["format", "cosine"]
+    mine = tmp_path / "mine.yaml"
+    code, out, err = invoke(capsys, "recipes", "copy", "exp3", str(mine))
+    assert code == 0, err
+    assert mine.read_text() == (Path(__file__).parent.parent / "openrs_cli" / "recipes" / "exp3.yaml").read_text()
+    assert_error(invoke(capsys, "recipes", "copy", "smoke", str(mine)), 2, "already exists")
+    assert yaml.safe_load(mine.read_text())["reward_funcs"] == ["format", "cosine"]  # not overwritten
+
+
+def test_the_old_train_spellings_still_work_and_say_where_the_new_command_is(capsys):
+    code, out, err = invoke(capsys, "train", "--list")
+    assert code == 0 and out == invoke(capsys, "recipes", "list")[1]
+    assert "'train --list' is now 'openrs recipes list'" in err
+    code, out, err = invoke(capsys, "train", "--show", "smoke")
+    assert code == 0 and out == invoke(capsys, "recipes", "show", "smoke")[1] and "openrs recipes show" in err
+    code, out, err = invoke(capsys, "train", "--show", "exp3", "--sources", "--json")
+    new = invoke(capsys, "recipes", "show", "exp3", "--sources", "--json")[1]
+    assert code == 0 and json.loads(out) == json.loads(new)
 
 
 def test_user_config_file_runs_as_given(capsys, tmp_path):
-    code, out, _ = invoke(capsys, "train", "--show", "smoke")
-    mine = yaml.safe_load(out)
-    mine["learning_rate"] = 3e-5
     path = tmp_path / "mine.yaml"
+    assert invoke(capsys, "recipes", "copy", "smoke", str(path))[0] == 0
+    mine = yaml.safe_load(path.read_text())
+    mine["learning_rate"] = 3e-5
     path.write_text(yaml.safe_dump(mine))
     plan = dry_run(capsys, "--config", str(path), "--gpus", "0")
     assert plan["config"]["learning_rate"] == 3e-5 and plan["config"]["recipe"] == str(path)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli import __version__
-from openrs_cli.cli import compare, data, demo, doctor, evaluate, push, report, train
+from openrs_cli.cli import compare, data, demo, doctor, evaluate, push, recipes, report, rescore, train
 from openrs_cli.errors import OpenrsError, interrupt_hint
 
 app = typer.Typer(
@@ -48,6 +48,8 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)
 app.command("eval")(evaluate.eval_command)
+app.command("rescore")(rescore.rescore_command)
+app.add_typer(recipes.app, name="recipes")
 app.command("report")(report.report)
 app.command("compare")(compare.compare)
 app.command("push")(push.push)

@@ -29,6 +29,7 @@ _OTHER_SAMPLING = ", ".join(
 
 
 def eval_command(
+    ctx: typer.Context,
     model: Annotated[
         str | None, typer.Option("--model", help="Hub id, local model folder, or training output folder.")
     ] = None,
@@ -131,22 +132,22 @@ def eval_command(
         ),
     ] = None,
     rescore: Annotated[
-        Path | None, typer.Option("--rescore", help="Score an eval folder's saved answers again; generate nothing.")
+        Path | None, typer.Option("--rescore", help="Old spelling of 'openrs rescore DIR'.", metavar="DIR")
     ] = None,
     scorer: Annotated[
-        Scorer, typer.Option("--scorer", help="With --rescore: lighteval (the paper's) or math-verify-strict.")
-    ] = Scorer.lighteval,
+        Scorer | None, typer.Option("--scorer", help="With --rescore: old spelling of 'openrs rescore --scorer'.")
+    ] = None,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate a model (or a training run's checkpoints) on the paper's maths benchmarks."""
-    if rescore is not None:
-        _rescore(rescore, scorer.value, json_out)
+    if rescore is not None or scorer is not None:
+        _old_rescore(ctx, rescore, scorer, dry_run, json_out)
         return
     if model is None:
         from openrs_cli.errors import BadInputError
 
-        raise BadInputError("missing option --model", "give a Hub id or a local model folder (or --rescore DIR)")
+        raise BadInputError("missing option --model", "give a Hub id or a local model folder")
     from openrs_cli.eval.plan import EvalOptions, plan_eval
 
     opts = EvalOptions(
@@ -224,21 +225,25 @@ def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items:
     return replace(Sampling(), **values)
 
 
-def _rescore(folder: Path, scorer: str, json_out: bool) -> None:
-    from openrs_cli.eval.rescore import rescore
+def _old_rescore(ctx: typer.Context, folder: Path | None, scorer, dry_run: bool, json_out: bool) -> None:
+    """`eval --rescore DIR [--scorer S]`, kept one release: only those options mean anything with it."""
+    from openrs_cli.cli.rescore import run_rescore
+    from openrs_cli.errors import BadInputError
 
-    changes = rescore(folder, scorer)
-    if json_out:
-        typer.echo(json.dumps([c.to_dict() for c in changes], indent=2))
-        return
-    for change in changes:
-        typer.echo(
-            f"{change.task}: {change.answers} answers rescored with {scorer}: {len(change.up)} wrong -> right, "
-            f"{len(change.down)} right -> wrong; new results: {change.results_file}"
+    if folder is None:
+        raise BadInputError("--scorer goes with rescoring saved answers", "run 'openrs rescore DIR --scorer NAME'")
+    kept = {"rescore", "scorer", "dry_run", "json_out"}
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ctx.params
+        if name not in kept and getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"  # Typer's own enum
+    ]
+    if given:
+        raise BadInputError(
+            f"--rescore generates nothing, so {', '.join(given)} cannot apply", "run 'openrs rescore DIR [--scorer S]'"
         )
-        for label, examples in (("wrong -> right", change.up), ("right -> wrong", change.down)):
-            for example in examples[:3]:
-                typer.echo(f"  {label}: ...{example['answer_end'][-80:]!r}")
+    typer.echo("openrs: note: 'eval --rescore DIR' is now 'openrs rescore DIR'; the old spelling goes later", err=True)
+    run_rescore(folder, (scorer or Scorer.lighteval).value, dry_run, json_out)
 
 
 def _print_plan(plan) -> None:

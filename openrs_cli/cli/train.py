@@ -23,12 +23,12 @@ def train(
     exp: Annotated[
         int | None, typer.Option("--exp", help="The paper's experiment 1, 2 or 3 (= --recipe expN).")
     ] = None,
-    recipe: Annotated[str | None, typer.Option("--recipe", help="A shipped recipe (see --list).")] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", help="A shipped recipe ('openrs recipes list').")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Your own recipe YAML file.")] = None,
-    list_recipes: Annotated[bool, typer.Option("--list", help="List the shipped recipes and exit.")] = False,
-    show: Annotated[str | None, typer.Option("--show", help="Print a recipe's YAML to copy and edit.")] = None,
+    list_recipes: Annotated[bool, typer.Option("--list", help="Old spelling of 'openrs recipes list'.")] = False,
+    show: Annotated[str | None, typer.Option("--show", help="Old spelling of 'openrs recipes show NAME'.")] = None,
     sources: Annotated[
-        bool, typer.Option("--sources", help="With --show: every effective key and where its value comes from.")
+        bool, typer.Option("--sources", help="Old spelling of 'openrs recipes show NAME --sources'.")
     ] = False,
     model: Annotated[str | None, typer.Option("--model", help="Hub model id or local folder.")] = None,
     revision: Annotated[
@@ -75,18 +75,15 @@ def train(
     json_out: JsonOpt = False,
 ) -> None:
     """Train with GRPO (TRL) on a paper recipe: vLLM generation, accelerate + DeepSpeed ranks."""
-    from openrs_cli.train import recipes
+    from openrs_cli.cli import recipes as recipes_command
 
     if list_recipes:
-        rows = recipes.recipe_summaries()
-        if json_out:
-            typer.echo(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
-        else:
-            for name, description in rows:
-                typer.echo(f"{name:8s} {description}")
+        _moved("train --list", "openrs recipes list")
+        recipes_command.list_command(json_out)
         return
     if show is not None and not sources:
-        typer.echo(recipes.recipe_text(show), nl=False)
+        _moved("train --show NAME", "openrs recipes show NAME")
+        recipes_command.show_command(show)
         return
     if sources and show is None:
         raise typer.BadParameter("--sources goes with --show NAME", param_hint="--sources")
@@ -117,8 +114,9 @@ def train(
         planning_only=dry_run or slurm is not None or sources,
     )
     if sources:
+        _moved("train --show NAME --sources", "openrs recipes show NAME --sources")
         opts.recipe = show
-        _print_sources(plan_training(opts), show, json_out)
+        recipes_command.print_sources(opts, json_out)
         return
     plan = plan_training(opts)
     if dry_run:
@@ -163,9 +161,5 @@ def describe_plan(plan) -> str:
     return "\n".join(lines)
 
 
-def _print_sources(plan, recipe: str, json_out: bool) -> None:
-    from openrs_cli.train import recipes
-    from openrs_cli.train.provenance import format_sources, key_sources
-
-    rows = key_sources(plan.config, plan.origins, str(plan.config.get("recipe")), recipes.recipe_text(recipe))
-    typer.echo(json.dumps(rows, indent=2, default=str) if json_out else format_sources(rows))
+def _moved(old: str, new: str) -> None:
+    typer.echo(f"openrs: note: '{old}' is now '{new}'; the old spelling goes in a later release", err=True)

@@ -59,14 +59,26 @@ def score(prediction: str, golds: list[str], gold_type: str, scorer: str) -> flo
     return score_answer(prediction, golds, gold_type).correct
 
 
-def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
-    """Score every saved answer under `folder` again; write the new results beside the old."""
+@dataclass(frozen=True)
+class RescoreItem:
+    """One details file to score again, and the model name its new results are filed under."""
+
+    model: str
+    task: str
+    details: Path
+
+    def to_dict(self) -> dict[str, str]:
+        return {"model": self.model, "task": self.task, "details": str(self.details)}
+
+
+def plan_rescore(folder: Path, scorer: str = "lighteval") -> list[RescoreItem]:
+    """What `rescore` would score, found and checked; nothing written (a dry run prints it)."""
     from openrs_cli.eval.details import by_model, details_files, newest_by_task, run_name
 
     if scorer not in SCORERS:
         raise BadInputError(f"unknown scorer '{scorer}'", f"choose from {', '.join(SCORERS)}")
     if not folder.is_dir():
-        raise BadInputError(f"--rescore {folder} is not a folder", "give an eval output folder")
+        raise BadInputError(f"rescore: {folder} is not a folder", "give an eval output folder")
     files = details_files(folder)
     if not files:
         has_results = any(folder.rglob("results_*.json"))
@@ -74,17 +86,21 @@ def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
             f"{folder} has {'result files but ' if has_results else ''}no details files with the answers",
             "rescoring needs the answers: evaluate with openrs or lighteval, which keep them in details/",
         )
-    ensure_writable(folder, "--rescore")  # before the scoring, which can take minutes
-    groups = by_model(files)
-    stamp = timestamp()
-    out = []
     name = run_name(folder)
-    for recorded, group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    items = []
+    for recorded, group in sorted(by_model(files).items(), key=lambda kv: str(kv[0])):
         # each model's answers under that model's own name (the eval's name for it when it is that one)
         model = name if recorded in (None, model_dir(name)) else recorded
-        for task_name, path in newest_by_task(group).items():
-            out.append(_rescore_file(folder, model, task_name, path, scorer, stamp))
-    return out
+        items += [RescoreItem(model, task, path) for task, path in newest_by_task(group).items()]
+    return items
+
+
+def rescore(folder: Path, scorer: str = "lighteval") -> list[Changed]:
+    """Score every saved answer under `folder` again; write the new results beside the old."""
+    items = plan_rescore(folder, scorer)
+    ensure_writable(folder, "rescore")  # before the scoring, which can take minutes
+    stamp = timestamp()
+    return [_rescore_file(folder, item.model, item.task, item.details, scorer, stamp) for item in items]
 
 
 def _rescore_file(folder: Path, model: str, task_name: str, path: Path, scorer: str, stamp: str) -> Changed:

@@ -68,7 +68,7 @@ def base_config(opts: TrainOptions) -> tuple[dict[str, Any], str]:
     if opts.recipe is None:
         raise BadInputError(
             "say what to train: --exp 1|2|3, --recipe NAME or --config FILE",
-            "see 'openrs train --list'; --recipe smoke is a few steps on CPU",
+            "see 'openrs recipes list'; --recipe smoke is a few steps on CPU",
         )
     return recipes.load_recipe(opts.recipe), opts.recipe
 

@@ -1,4 +1,4 @@
-"""Where every effective key of a training plan comes from (`openrs train --show NAME --sources`).
+"""Where every effective key of a training plan comes from (`openrs recipes show NAME --sources`).
 
 A shipped recipe tags each line with its source (`key: value   # [ref] ...`); the tags are expanded
 here. Keys set on the command line, by the plan (layout, batch split) or by a default say so.

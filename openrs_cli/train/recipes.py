@@ -29,7 +29,7 @@ def recipe_names() -> list[str]:
 def recipe_text(name: str) -> str:
     if name not in recipe_names():
         close = difflib.get_close_matches(name, recipe_names(), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "see 'openrs train --list'"
+        hint = f"did you mean '{close[0]}'?" if close else "see 'openrs recipes list'"
         raise BadInputError(f"unknown recipe '{name}'", hint)
     return (resources.files(RECIPE_PACKAGE) / f"{name}.yaml").read_text()
 
@@ -42,7 +42,7 @@ def _parse_yaml(text: str, where: str) -> dict[str, Any]:
         line = f" at line {mark.line + 1}" if mark is not None else ""
         raise BadInputError(f"{where} is not valid YAML{line}", "fix the file and try again") from exc
     if not isinstance(data, dict):
-        raise BadInputError(f"{where} must be a YAML mapping of key: value", "see 'openrs train --show smoke'")
+        raise BadInputError(f"{where} must be a YAML mapping of key: value", "see 'openrs recipes show smoke'")
     return data
 
 
@@ -52,7 +52,7 @@ def load_recipe(name: str) -> dict[str, Any]:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise BadInputError(f"config file {path} does not exist", "pass a YAML file, e.g. from 'openrs train --show'")
+        raise BadInputError(f"config file {path} does not exist", "pass a YAML file, e.g. from 'openrs recipes copy'")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -73,7 +73,7 @@ def check_keys(config: dict[str, Any], known: set[str], where: str) -> None:
     for key in config:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else "see 'openrs train --show smoke' for valid keys"
+            hint = f"did you mean '{close[0]}'?" if close else "see 'openrs recipes show smoke' for valid keys"
             raise BadInputError(f"unknown key '{key}' in {where}", hint)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from openrs_cli.errors import BadInputError
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+PLAN_FILE = "openrs_plan.json"  # the plan `openrs train` saves in its output folder; report's costs read it
 
 
 def step_of(path: Path) -> int | None:

@@ -26,10 +26,6 @@ class Location:
     name: str
     path: Path | None = None  # set for builtin, file and folder
 
-    @property
-    def is_local(self) -> bool:
-        return self.kind in ("builtin", "file", "folder")
-
 
 def builtin_path(name: str) -> Path:
     """The package data file behind `builtin:NAME`."""

@@ -70,22 +70,6 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, round(centre - half, 12)), min(1.0, round(centre + half, 12))
 
 
-@dataclass
-class Difference:
-    """b - a, in fractions, with a 95% interval and a two-sided p-value."""
-
-    a: float
-    b: float
-    difference: float
-    ci95_low: float
-    ci95_high: float
-    p_value: float
-    paired: bool
-    n_problems: int
-    a_to_b: int = 0  # problems right in b and wrong in a (per-problem majority)
-    b_to_a: int = 0
-
-
 def percentile_interval(draws: Sequence[float]) -> tuple[float, float]:
     """The 2.5th and 97.5th percentiles of bootstrap draws.
 

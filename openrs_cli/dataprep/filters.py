@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 ProblemRow = dict[str, Any]  # one training problem: problem, solution, answer, source, level, ...
-Removed = list[tuple[ProblemRow, str]]  # each dropped row with the reason
 _MULTIPART = [
     (re.compile(r"\(a\)"), re.compile(r"\(b\)")),
     (re.compile(r"\(i\)"), re.compile(r"\(ii\)")),

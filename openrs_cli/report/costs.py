@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openrs_cli.checkpoints import list_checkpoints
+from openrs_cli.checkpoints import PLAN_FILE, list_checkpoints
 from openrs_cli.errors import BadInputError
-
-PLAN_FILE = "openrs_plan.json"
 
 
 def run_gpus(train_dir: Path) -> int:

@@ -21,7 +21,7 @@ def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
 
-# TRL 1.16's GRPOConfig.loss_type values (checked against TRL in tests/test_train_fields.py).
+# TRL 1.16's GRPOConfig.loss_type values (checked against TRL's documented list in tests/test_train_fields.py).
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")
 
 
@@ -77,7 +77,3 @@ def openrs_defaults() -> dict[str, Any]:
 def openrs_types() -> dict[str, Any]:
     """Every openrs key with its resolved type annotation."""
     return typing.get_type_hints(OpenrsArguments)
-
-
-def openrs_help() -> dict[str, str]:
-    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(OpenrsArguments)}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openrs_cli.errors import BadInputError
+from openrs_cli.hardware import visible_devices_env
 from openrs_cli.processes import ProcessSpec
 from openrs_cli.secrets import redact
 from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
@@ -202,7 +203,7 @@ def plan_layout(
             ProcessSpec(
                 "vllm",
                 vllm_serve_argv(cfg, vllm_port, data_parallel=len(vllm_gpus)),
-                {"CUDA_VISIBLE_DEVICES": ",".join(map(str, vllm_gpus)), **TRL_SERVER_ENV},
+                {**visible_devices_env(vllm_gpus), **TRL_SERVER_ENV},
                 "vllm-serve.log",
             )
         )
@@ -243,7 +244,7 @@ def plan_layout(
     ]
     if main_process_ip:
         launch += ["--main_process_ip", main_process_ip]
-    env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, train_gpus))}
+    env = visible_devices_env(train_gpus)
     processes.append(ProcessSpec("train", [*launch, *entry], env))
     plan = TrainPlan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
     return _finish(plan, config, split)

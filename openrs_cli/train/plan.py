@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from openrs_cli.atomic import ensure_writable, write_json, write_text
-from openrs_cli.checkpoints import list_checkpoints, step_of
+from openrs_cli.checkpoints import PLAN_FILE, list_checkpoints, step_of
 from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import resolve_gpus
@@ -24,7 +24,6 @@ from openrs_cli.train import recipes
 from openrs_cli.train.layout import GENERATIONS, TrainPlan, plan_layout
 
 CONFIG_NAME = "openrs_config.yaml"
-PLAN_FILE = "openrs_plan.json"  # read by report/costs.py
 
 
 @dataclass

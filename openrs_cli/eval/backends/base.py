@@ -119,11 +119,19 @@ class BackendSettings:
         return (self.kind == "vllm" and self.cpu) or (self.kind == "transformers" and not self.gpu_ids)
 
     @property
+    def replicas(self) -> int:
+        """vLLM engines (data-parallel replicas): the GPUs over the tensor-parallel size, at least one."""
+        return max(1, len(self.gpu_ids) // max(1, self.tensor_parallel))
+
+    @property
     def in_flight(self) -> int:
-        """Requests the client keeps in flight."""
+        """Requests the client keeps in flight: for vLLM, every engine batching max_num_seqs sequences.
+
+        >>> BackendSettings("vllm", list(range(8)), tensor_parallel=2, max_num_seqs=256).in_flight
+        1024
+        """
         if self.kind == "vllm":
-            replicas = max(1, len(self.gpu_ids) // max(1, self.tensor_parallel))
-            return replicas * self.max_num_seqs
+            return self.replicas * self.max_num_seqs
         return self.concurrency if self.kind == "endpoint" else 1
 
     @property

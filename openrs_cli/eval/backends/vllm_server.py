@@ -17,7 +17,6 @@ from openrs_cli.processes import ProcessSpec, http_ready, start_process, stop, w
 from openrs_cli.vllm_serving import CPU_ENV, SERVER_MODULE, cpu_flags
 
 PROMPT_ROOM = 2048  # tokens kept for the prompt on top of max_new_tokens
-MAX_NUM_SEQS = 256  # vLLM's own default, stated so the client can keep every engine full
 # Compiling (torch.compile, CUDA graphs) costs a minute or more at start-up and pays on long jobs only. On vLLM's
 # CPU build it never paid here (2 cores, SmolLM2, float32: 3 min to start, 45 tok/s vs 60 eager, same texts).
 GPU_COMPILE_WORTH_TOKENS = 200_000
@@ -26,19 +25,6 @@ GPU_COMPILE_WORTH_TOKENS = 200_000
 # The server is openrs's own, on its own port: the name only has to match what the client asks for,
 # so the dry run and the real run show the same command.
 SERVED_NAME = "openrs-eval"
-
-
-def data_parallel_size(gpus: int, tensor_parallel: int = 1) -> int:
-    return max(1, gpus // max(1, tensor_parallel))
-
-
-def in_flight(gpus: int, tensor_parallel: int = 1, max_num_seqs: int = MAX_NUM_SEQS) -> int:
-    """Requests to keep in flight: every engine (data-parallel replica) batches max_num_seqs sequences.
-
-    >>> in_flight(8), in_flight(8, tensor_parallel=2), in_flight(1, max_num_seqs=64)
-    (2048, 1024, 64)
-    """
-    return data_parallel_size(gpus, tensor_parallel) * max_num_seqs
 
 
 def engine_mode(requested: str, cpu: bool, expected_tokens: int | None) -> tuple[str, str]:
@@ -69,7 +55,7 @@ def server_command(
     if settings.cpu:
         argv += cpu_flags(max_model_len)
     else:
-        argv += ["--data-parallel-size", str(data_parallel_size(len(settings.gpu_ids), settings.tensor_parallel))]
+        argv += ["--data-parallel-size", str(settings.replicas)]
         argv += ["--tensor-parallel-size", str(settings.tensor_parallel)]
     if settings.engine == "eager":
         argv.append("--enforce-eager")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from openrs_cli import faults
 from openrs_cli.errors import BadInputError
 
 
@@ -37,6 +38,7 @@ def write_text(path: Path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~UMASK)
+        faults.tick("write")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,6 +58,7 @@ def write_bytes_via(path: Path, writer) -> Path:
     try:
         writer(Path(tmp))
         os.chmod(tmp, 0o666 & ~UMASK)
+        faults.tick("write")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -120,9 +123,12 @@ def replace_folder(folder: Path, owned: set[str]) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    faults.tick("swap")  # 1: the staging folder is filled
     if folder.exists():
         os.replace(folder, old)
+    faults.tick("swap")  # 2: the old set moved aside, the new one not yet in place
     os.replace(staging, folder)
+    faults.tick("swap")  # 3: the new set in place, the old one not yet deleted
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -378,26 +378,16 @@ def batched_options(tiny_model, data_dir, out, limit):
 def test_batched_generation_resumes_to_the_uninterrupted_answers(monkeypatch, tiny_model, data_dir, tmp_path):
     """Fixed chunks: a killed batched eval regenerates whole chunks and ends with the same answers."""
     from openrs_cli.eval import runner
-    from openrs_cli.eval.backends import transformers_backend as hf
     from openrs_cli.eval.plan import plan_eval
 
     def opts(out):
         return batched_options(tiny_model, data_dir, out, limit=3)
 
-    real = hf.TransformersBackend._batch
-    seen: list[int] = []
-
-    def interrupted(self, chunk, sampling, on_result):
-        seen.append(len(chunk))
-        if len(seen) == 2:
-            raise KeyboardInterrupt  # killed before the second chunk
-        real(self, chunk, sampling, on_result)
-
-    monkeypatch.setattr(hf.TransformersBackend, "_batch", interrupted)
+    monkeypatch.setenv("OPENRS_FAULT", "answers:2:interrupt")  # a Ctrl-C half-way through the first chunk of 4
     with pytest.raises(KeyboardInterrupt):
         runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
-    monkeypatch.setattr(hf.TransformersBackend, "_batch", real)
-    assert seen == [4, 2]
+    monkeypatch.delenv("OPENRS_FAULT")
+    assert len((tmp_path / "killed" / "cache.jsonl").read_text().splitlines()) == 2
     runner.run(plan_eval(opts(tmp_path / "killed")), lambda _: None)
     runner.run(plan_eval(opts(tmp_path / "fresh")), lambda _: None)
 

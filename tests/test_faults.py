@@ -194,24 +194,31 @@ def _dataset_set(folder):
 
 
 def test_killed_prepare_leaves_the_old_set_or_the_new_one_whole(data_dir, tmp_path):
+    """Killed at each named point of the write (the fault hook, not a guessed sleep): a reader finds the old set or
+    the new one, whole; between the two renames the old set waits beside, and the next run puts things right."""
     old, new = tmp_path / "old", tmp_path / "new"
     for out, seed in ((old, 1), (new, 2)):
         subprocess.run(_prepare_argv(data_dir, out, seed), env=ENV, cwd=REPO, check=True, capture_output=True)
     expected = {1: _dataset_set(old), 2: _dataset_set(new)}
     target = tmp_path / "data"
-    for delay in (0.5, 1.5, 2.2, 2.6, 3.0, 3.4, 4.0):
+    # writes 1-4 fill the staging folder; swap 1-3 are the steps of the swap itself
+    for fault, seen in (("write:1", 1), ("write:4", 1), ("swap:1", 1), ("swap:2", None), ("swap:3", 2)):
         subprocess.run(_prepare_argv(data_dir, target, 1), env=ENV, cwd=REPO, check=True, capture_output=True)
-        proc = subprocess.Popen(_prepare_argv(data_dir, target, 2), env=ENV, cwd=REPO, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.kill()
-        proc.wait()
-        visible = sorted(p.name for p in target.iterdir() if not p.name.startswith("."))
-        assert visible == ["README.md", "openrs_data.yaml", "test.parquet", "train.parquet"], delay
-        got = _dataset_set(target)
-        assert got in (expected[1], expected[2]), delay  # one set, whole: never new parquet with an old card
-        # the next run cleans whatever the kill left, and training reads the folder
+        killed = subprocess.run(
+            _prepare_argv(data_dir, target, 2), env={**ENV, "OPENRS_FAULT": fault}, cwd=REPO, capture_output=True
+        )
+        assert killed.returncode == -signal.SIGKILL, (fault, killed.stderr[-500:])
+        if seen is None:  # between the renames: no set in place, the old one whole beside it
+            assert not target.exists()
+            (aside,) = tmp_path.glob(".data.old-*")
+            assert _dataset_set(aside) == expected[1]
+        else:
+            visible = sorted(p.name for p in target.iterdir() if not p.name.startswith("."))
+            assert visible == ["README.md", "openrs_data.yaml", "test.parquet", "train.parquet"], fault
+            assert _dataset_set(target) == expected[seen], fault  # one set, whole: never new parquet, old card
+        # the next run cleans whatever the kill left
         subprocess.run(_prepare_argv(data_dir, target, 2), env=ENV, cwd=REPO, check=True, capture_output=True)
-        assert not list(tmp_path.glob(".data.*")) and _dataset_set(target) == expected[2]
+        assert not list(tmp_path.glob(".data.*")) and _dataset_set(target) == expected[2], fault
 
 
 def test_a_set_moved_aside_by_a_kill_between_renames_comes_back(tmp_path):
@@ -248,19 +255,24 @@ def test_report_reads_every_input_before_writing_anything(capsys, data_dir, tmp_
 
 
 def test_killed_report_leaves_whole_files_and_the_next_run_cleans_up(data_dir, tmp_path):
+    """Killed at every one of its file writes in turn (the fault hook): each file is whole or absent, a kill's
+    temporary is hidden, and the next run removes it."""
     out = tmp_path / "report"
     argv = [sys.executable, "-m", "openrs_cli", "report", str(data_dir / "lighteval-results"), "--output-dir", str(out)]
-    for delay in (1.0, 2.0, 3.0, 4.0):
-        proc = subprocess.Popen(argv, env=ENV, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.kill()
-        proc.wait()
+    writes = 0
+    while True:
+        writes += 1
+        run = subprocess.run(argv, env={**ENV, "OPENRS_FAULT": f"write:{writes}"}, cwd=REPO, capture_output=True)
+        if run.returncode == 0:  # fewer writes than that: the whole report was written
+            break
+        assert run.returncode == -signal.SIGKILL and writes < 40, run.stderr[-500:]
+        assert list(out.glob(".*.tmp*")), writes  # the kill left its temporary, hidden
         if (out / "table.json").exists():
             json.loads((out / "table.json").read_text())  # whole, never cut
-        for png in (p for p in out.glob("*.png") if not p.name.startswith(".")):  # hidden: a kill's temporary
+        for png in (p for p in out.glob("*.png") if not p.name.startswith(".")):
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.read_bytes()[-8:-4] == b"IEND"
-    subprocess.run(argv, env=ENV, cwd=REPO, check=True, capture_output=True)
-    assert not list(out.glob(".*.tmp*"))
+    assert writes > 3  # tables and figures: several writes were each killed
+    assert not list(out.glob(".*.tmp*"))  # the run that finished cleaned what the kills left
 
 
 def _children(pid: int) -> list[int]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.atomic import ensure_writable
+from openrs_cli.checks import at_least
 from openrs_cli.errors import RuntimeFailure
 from openrs_cli.hub import offline_mode
 
@@ -116,7 +117,18 @@ def _eval(model: Path, data_dir: Path, out: Path, opts: DemoOptions, say) -> dic
     return summary
 
 
+def check_options(opts: DemoOptions) -> None:
+    """Every option's range, before anything is built."""
+    at_least("--steps", opts.steps, 1)
+    at_least("--heldout", opts.heldout, 1)
+    at_least("--max-new-tokens", opts.max_new_tokens, 8)
+    at_least("--train-tokens", opts.train_tokens, 8)
+    at_least("--learning-rate", opts.learning_rate, 0)
+    at_least("--seed", opts.seed, 0)
+
+
 def run_demo(opts: DemoOptions, say: Callable[[str], None]) -> dict:
+    check_options(opts)
     start = time.monotonic()
     out = ensure_writable(opts.output_dir.resolve(), "--output-dir")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

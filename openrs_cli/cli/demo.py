@@ -16,11 +16,11 @@ EvalBackend = StrEnum("EvalBackend", {name: name for name in ("auto", "vllm", "t
 
 def demo(
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where everything goes.")] = Path("openrs-demo"),
-    steps: Annotated[int, typer.Option("--steps", help="GRPO steps.", min=1)] = 12,
-    heldout: Annotated[int, typer.Option("--heldout", help="Held-out problems scored before and after.", min=1)] = 12,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Per eval answer.", min=8)] = 128,
-    train_tokens: Annotated[int, typer.Option("--train-tokens", help="Per training completion.", min=8)] = 64,
-    learning_rate: Annotated[float, typer.Option("--learning-rate", help="GRPO learning rate.", min=0)] = 3e-5,
+    steps: Annotated[int, typer.Option("--steps", help="GRPO steps.")] = 12,
+    heldout: Annotated[int, typer.Option("--heldout", help="Held-out problems scored before and after.")] = 12,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Per eval answer.")] = 128,
+    train_tokens: Annotated[int, typer.Option("--train-tokens", help="Per training completion.")] = 64,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="GRPO learning rate.")] = 3e-5,
     eval_backend: Annotated[
         EvalBackend,
         typer.Option(

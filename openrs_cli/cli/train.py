@@ -111,6 +111,7 @@ def train(
         vllm_port=vllm_port,
         resume=resume,
         force_cpu=force_cpu,
+        server_timeout=server_timeout,
         planning_only=dry_run or slurm is not None or sources,
     )
     if sources:
@@ -131,9 +132,6 @@ def train(
     from openrs_cli.errors import on_interrupt
 
     on_interrupt(f"checkpoints in {plan.config['output_dir']} are kept: run the same command to resume from the last")
-    from openrs_cli.checks import at_least
-
-    at_least("--server-timeout", server_timeout, 1)
     run_training(plan, server_timeout, say=lambda m: typer.echo(f"openrs: {m}", err=True))
 
 

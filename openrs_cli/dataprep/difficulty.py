@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from openrs_cli.atomic import ensure_writable
+from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError, RuntimeFailure
 from openrs_cli.eval.stage import (
     AnswerCache,
@@ -41,7 +42,7 @@ class FilterOptions:
     samples: int = 4
     backend: str = "auto"
     base_url: str | None = None
-    gpu_ids: list[int] = field(default_factory=list)  # physical indices
+    gpu_ids: list[int] | None = None  # physical indices; None: the GPUs found here
     sampling: Sampling = Sampling(max_new_tokens=4096)
     seed: int = 42
     drop_solved: bool = False
@@ -74,13 +75,19 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     from openrs_cli.eval.stage import MATH_QUERY_TEMPLATE, prompt_id
     from openrs_cli.provenance import endpoint_identity, model_identity
 
-    if opts.samples < 1:
-        raise BadInputError("--samples must be at least 1")
+    within("--samples", opts.samples, 1, 1024)  # samples per problem: more only fills the disk
+    at_least("--seed", opts.seed, 0)
+    if opts.limit is not None:
+        at_least("--limit", opts.limit, 1)
     sampling = opts.sampling.checked()
     all_rows = _read(opts.dataset)
     rows = all_rows[: opts.limit] if opts.limit else all_rows
     out = opts.output or (opts.dataset if opts.dataset.is_dir() else opts.dataset.parent)
     ensure_writable(out, "--output")  # before any answer is generated
+    if opts.gpu_ids is None:
+        from openrs_cli.hardware import detect_gpus
+
+        opts.gpu_ids = [g.physical_index for g in detect_gpus()[0]]
     kind = choose_backend(opts.backend, opts.base_url, len(opts.gpu_ids))
     prompt_tokens = resolve_prompt_tokens("auto", kind)
     settings = BackendSettings(

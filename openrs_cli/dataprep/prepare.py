@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from openrs_cli.atomic import check_replaceable, replace_folder, write_bytes_via, write_text
+from openrs_cli.checks import at_least, within
 from openrs_cli.dataprep import filters as F
 from openrs_cli.dataprep.decontam import benchmark_index, contaminated
 from openrs_cli.dataprep.mix import RECIPES, Part, assign_levels, take
@@ -61,13 +62,29 @@ class Report:
     test_rows: int = 0
 
 
+def check_options(opts: PrepareOptions) -> None:
+    """Every option's range, before anything is read."""
+    within("--scale", opts.scale, 0, 1, low_open=True)
+    at_least("--test-size", opts.test_size, 0)
+    at_least("--max-chars", opts.max_chars, 1)
+    at_least("--ngram", opts.ngram, 1)
+    within("--min-overlap", opts.min_overlap, 0, 1)
+    at_least("--seed", opts.seed, 0)
+    at_least("--hard-difficulty", opts.hard_difficulty, 0)  # a finite number: nan would label every problem easy
+    if opts.bench_dir is not None and not opts.bench_dir.is_dir():
+        raise BadInputError(f"--bench-dir {opts.bench_dir} is not a folder", "point it at benchmark files")
+    if opts.max_tokens is not None:
+        at_least("--max-tokens", opts.max_tokens, 1)
+        if opts.tokenizer is None:
+            raise BadInputError("--max-tokens needs --tokenizer", "give the tokenizer that counts the tokens")
+
+
 def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
     if opts.recipe not in RECIPES:
         raise BadInputError(f"unknown data recipe '{opts.recipe}'", f"choose from {', '.join(RECIPES)}")
     if not opts.sources:
         raise BadInputError("no sources given", "add --source NAME=PATH_OR_HUB_ID (e.g. s1=..., deepscaler=...)")
-    if not 0 < opts.scale <= 1:
-        raise BadInputError("--scale must be in (0, 1]")
+    check_options(opts)
     check_replaceable(opts.output, OUTPUT_FILES, "--output")  # before the rows: no work lost to a bad folder
     tokenizer = _tokenizer(opts.tokenizer) if opts.tokenizer else None  # before the rows: a bad one fails at once
     report = Report()

@@ -49,6 +49,7 @@ class TrainOptions:
     vllm_port: int = 8000
     resume: str = "auto"
     force_cpu: bool = False
+    server_timeout: float = 900.0  # seconds to wait for the vLLM server
     planning_only: bool = False  # --dry-run or --slurm: plan for GPUs that may not be here
 
 
@@ -209,6 +210,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     at_least("--node-rank", opts.node_rank, 0)
     within("--main-process-port", opts.main_process_port, 1, 65535)
     within("--vllm-port", opts.vllm_port, 1, 65535)
+    at_least("--server-timeout", opts.server_timeout, 1)
     config, explicit, origins = resolve_config(opts)
     if config.get("model_name_or_path"):
         check_model(str(config["model_name_or_path"]))

@@ -35,29 +35,10 @@ def compare(
     compared with A: paired over problems where per-sample details exist, unpaired from standard errors
     otherwise (the output says which).
     """
-    from openrs_cli.checks import within
-    from openrs_cli.errors import BadInputError
-    from openrs_cli.report.compare import against_quoted, render
-    from openrs_cli.report.compare import compare as compare_sides
-    from openrs_cli.report.evidence import load_side
-    from openrs_cli.report.rows import quoted_row
+    from openrs_cli.report.compare import compare_named, render
 
-    within("--resamples", resamples, 100, 1_000_000)  # a million resamples take minutes; more is a typo
-    roots = list(results or [Path("outputs/eval")])
-    loaded = [load_side(_resolve(name, roots)) for name in sides]
-    if against is not None:
-        if len(loaded) != 1:
-            raise BadInputError("--against compares one side with the quoted row", "give only A")
-        label, scores = quoted_row(against)
-        rows = against_quoted(loaded[0], scores, label, resamples, seed)
-        if not rows:
-            raise BadInputError(f"{sides[0]} shares no task with the quoted row {label}", "evaluate the paper's tasks")
-    else:
-        if len(loaded) < 2:
-            raise BadInputError("compare needs A and B (or A with --against)", "e.g. openrs compare runs/a runs/b")
-        rows = [row for other in loaded[1:] for row in compare_sides(loaded[0], other, resamples, seed)]
-        if not rows:
-            raise BadInputError(f"{sides[0]} and {sides[1]} share no task", "evaluate the same tasks on both")
+    warn = lambda m: typer.echo(f"openrs: warning: {m}", err=True)  # noqa: E731
+    rows, loaded = compare_named(sides, list(results or [Path("outputs/eval")]), against, resamples, seed, warn)
     typer.echo(render(rows, fmt.value), nl=False)
     from openrs_cli.provenance import differences
 
@@ -65,29 +46,3 @@ def compare(
         for line in differences(loaded[0].provenance, other.provenance):
             # beside the table for a reader; on stderr where stdout is data (json, csv)
             typer.echo(f"provenance differs ({loaded[0].name} vs {other.name}): {line}", err=fmt.value != "markdown")
-
-
-def _resolve(name: str, roots: list[Path]) -> Path:
-    """A path as given, else the eval folder under `roots` whose summary names this model."""
-    import json
-
-    from openrs_cli.errors import BadInputError
-
-    path = Path(name).expanduser()
-    if path.exists():
-        return path
-    for root in roots:
-        for summary in sorted(root.rglob("summary.json")) if root.is_dir() else []:
-            try:
-                data = json.loads(summary.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-                typer.echo(f"openrs: warning: skipped {summary}: not valid JSON ({type(exc).__name__})", err=True)
-                continue
-            names = [data.get(k) for k in ("name", "model")] if isinstance(data, dict) else [0]
-            if not all(n is None or isinstance(n, str) for n in names):
-                typer.echo(f"openrs: warning: skipped {summary}: not a summary with a text name", err=True)
-                continue
-            if name in names:
-                return summary.parent
-    where = ", ".join(str(r) for r in roots)
-    raise BadInputError(f"'{name}' is neither a path nor a model evaluated under {where}", "give an eval folder")

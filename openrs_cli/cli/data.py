@@ -69,21 +69,6 @@ def prepare(
         if value.lower() not in ("easy", "hard") or not name:
             raise BadInputError(f"--level expects SOURCE=easy|hard, got '{item}'", "e.g. --level s1=hard")
         levels[name] = value.capitalize()
-    if bench_dir is not None and not bench_dir.is_dir():
-        raise BadInputError(f"--bench-dir {bench_dir} is not a folder", "point it at benchmark files")
-    from openrs_cli.checks import at_least, within
-
-    at_least("--scale", scale, 1e-9)
-    at_least("--test-size", test_size, 0)
-    at_least("--max-chars", max_chars, 1)
-    at_least("--ngram", ngram, 1)
-    within("--min-overlap", min_overlap, 0, 1)
-    at_least("--seed", seed, 0)
-    at_least("--hard-difficulty", hard_difficulty, 0)  # a finite number: nan would label every problem easy
-    if max_tokens is not None:
-        at_least("--max-tokens", max_tokens, 1)
-        if tokenizer is None:
-            raise BadInputError("--max-tokens needs --tokenizer", "give the tokenizer that counts the tokens")
     opts = PrepareOptions(
         recipe=recipe,
         sources=parse_sources(source or []),
@@ -103,16 +88,12 @@ def prepare(
         hard_difficulty=hard_difficulty,
     )
     say = lambda m: typer.echo(f"openrs: {m}", err=True)  # noqa: E731
+    from openrs_cli.push.upload import push_dataset, token_or_fail
+
+    token = token_or_fail() if push_to_hub else None  # before the work: a missing token fails at once
     report = run(opts, say)
-    if push_to_hub:
-        from openrs_cli.push.upload import token_or_fail
-
-        token = token_or_fail()
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=token)
-        api.create_repo(push_to_hub, repo_type="dataset", exist_ok=True)
-        api.upload_folder(repo_id=push_to_hub, repo_type="dataset", folder_path=str(output))
+    if push_to_hub and token:
+        push_dataset(output, push_to_hub, token)
     if json_out:
         from openrs_cli.dataprep.dataset_card import count_rows
 
@@ -171,23 +152,16 @@ def filter_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Score each problem with a model (eval backends and scoring) and write a pass_rate column."""
-    from openrs_cli.checks import at_least, within
     from openrs_cli.dataprep.difficulty import FilterOptions, parse_range, run_filter
     from openrs_cli.eval.backends.base import Sampling
-    from openrs_cli.hardware import detect_gpus
 
-    within("--samples", samples, 1, 1024)  # samples per problem: more only fills the disk
-    at_least("--seed", seed, 0)
-    if limit is not None:
-        at_least("--limit", limit, 1)
     opts = FilterOptions(
         dataset=dataset,
         model=model,
         samples=samples,
         backend=backend.value,
         base_url=base_url,
-        gpu_ids=[g.physical_index for g in detect_gpus()[0]],
-        sampling=Sampling(temperature=temperature, max_new_tokens=max_new_tokens).checked(),
+        sampling=Sampling(temperature=temperature, max_new_tokens=max_new_tokens),
         seed=seed,
         drop_solved=drop_solved,
         keep_range=parse_range(keep_range) if keep_range else None,

@@ -32,37 +32,14 @@ def push(
     json_out: JsonOpt = False,
 ) -> None:
     """Upload a model or chosen checkpoints to the Hugging Face Hub, with a model card holding its results."""
-    from openrs_cli.checkpoints import pick_checkpoints
     from openrs_cli.errors import BadInputError
-    from openrs_cli.push.model_card import build_card, load_training_config
-    from openrs_cli.push.upload import Upload, files_to_upload, token_or_fail
+    from openrs_cli.push.upload import plan_uploads, token_or_fail
     from openrs_cli.push.upload import push as do_push
-    from openrs_cli.report.collect import group_runs, scan
 
     if not _REPO.match(repo_id):
         raise BadInputError(f"--repo-id '{repo_id}' is not of the form user/name")
-    if not model_dir.is_dir():
-        raise BadInputError(f"model folder {model_dir} does not exist", "give a training output folder")
     warn = lambda m: typer.echo(f"openrs: warning: {m}", err=True)  # noqa: E731
-    roots = list(results or [])
-    if not roots:
-        roots = [p.parent for p in model_dir.rglob("summary.json")]
-    rows = group_runs(scan(roots, warn), warn) if roots else []
-    config = load_training_config(model_dir)
-    uploads: list[Upload] = []
-    if checkpoints:
-        for step, folder in pick_checkpoints(model_dir, checkpoints, "drop --checkpoints to push the final model"):
-            mine = [r for r in rows if r.step == step]
-            uploads.append(
-                Upload(f"checkpoint-{step}", folder, files_to_upload(folder), build_card(repo_id, folder, config, mine))
-            )
-    else:
-        if not (model_dir / "config.json").is_file():
-            raise BadInputError(f"{model_dir} has no config.json", "use --checkpoints to push its checkpoints")
-        final = [r for r in rows if r.step is None] or rows
-        uploads.append(
-            Upload(revision, model_dir, files_to_upload(model_dir), build_card(repo_id, model_dir, config, final))
-        )
+    uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), warn)
     plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_json() for u in uploads]}
     if dry_run:
         if json_out:

@@ -14,20 +14,6 @@ from openrs_cli.report.table import FORMATS
 Format = StrEnum("Format", {name: name for name in FORMATS})
 
 
-def _run_costs(rows, train_dir: Path, price: float | None) -> None:
-    """GPU-hours (and cost) per checkpoint of --train-dir, from its own step times and saved plan."""
-    from openrs_cli.report.costs import checkpoint_hours
-    from openrs_cli.report.figures import training_history
-
-    hours = checkpoint_hours(train_dir, training_history(train_dir))
-    for step, gpu_hours in hours.items():
-        cost = f", {gpu_hours * price:.2f} at {price:g} per GPU-hour" if price is not None else ""
-        typer.echo(f"openrs: {train_dir.name} step {step}: {gpu_hours:.3f} GPU-hours{cost}", err=True)
-    for row in rows:
-        if row.source == "measured" and row.step in hours and price is not None:
-            row.cost = hours[row.step] * price
-
-
 def report(
     paths: Annotated[
         list[Path] | None,
@@ -81,7 +67,11 @@ def report(
         if gpu_hours or train_dir is None:  # quoted or named rows: hours given by hand, a price needed
             apply_costs(rows, parse_gpu_hours(list(gpu_hours or [])), price)
         if train_dir is not None:
-            _run_costs(rows, train_dir, price)
+            from openrs_cli.report.costs import apply_run_costs
+
+            for step, gpu_hours, cost in apply_run_costs(rows, train_dir, price):
+                spent = f", {cost:.2f} at {price:g} per GPU-hour" if cost is not None else ""
+                typer.echo(f"openrs: {train_dir.name} step {step}: {gpu_hours:.3f} GPU-hours{spent}", err=True)
     written = write_outputs(rows, footnote, output_dir, costs, figures, train_dir)
     typer.echo(render("json" if json_out else fmt.value, rows, footnote, costs), nl=False)
     typer.echo(f"openrs: wrote {len(written)} files to {output_dir}", err=True)

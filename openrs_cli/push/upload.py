@@ -93,3 +93,49 @@ def push(repo_id: str, uploads: list[Upload], private: bool, token: str) -> str:
             f"upload to {repo_id} failed: {str(exc).splitlines()[0]}", "check the repo id and token rights"
         ) from exc
     return str(url)
+
+
+def plan_uploads(
+    model_dir: Path, repo_id: str, checkpoints: str | None, revision: str, results: list[Path], warn
+) -> list[Upload]:
+    """One upload per chosen checkpoint (its own branch), or the final model on `revision`, each with a card
+    holding the eval rows of that step (found in `results`, else in the folder)."""
+    from openrs_cli.checkpoints import pick_checkpoints
+    from openrs_cli.push.model_card import build_card, load_training_config
+    from openrs_cli.report.collect import group_runs, scan
+
+    if not model_dir.is_dir():
+        raise BadInputError(f"model folder {model_dir} does not exist", "give a training output folder")
+    roots = results or [p.parent for p in model_dir.rglob("summary.json")]
+    rows = group_runs(scan(roots, warn), warn) if roots else []
+    config = load_training_config(model_dir)
+    if checkpoints:
+        picked = pick_checkpoints(model_dir, checkpoints, "drop --checkpoints to push the final model")
+        return [
+            Upload(
+                f"checkpoint-{step}",
+                folder,
+                files_to_upload(folder),
+                build_card(repo_id, folder, config, [r for r in rows if r.step == step]),
+            )
+            for step, folder in picked
+        ]
+    if not (model_dir / "config.json").is_file():
+        raise BadInputError(f"{model_dir} has no config.json", "use --checkpoints to push its checkpoints")
+    final = [r for r in rows if r.step is None] or rows
+    return [Upload(revision, model_dir, files_to_upload(model_dir), build_card(repo_id, model_dir, config, final))]
+
+
+def push_dataset(folder: Path, repo_id: str, token: str) -> None:
+    """Upload a prepared dataset folder to a dataset repo (created when missing)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=str(folder))
+    except HfHubHTTPError as exc:  # the message names the repo and the HTTP status, never the token
+        raise RuntimeFailure(
+            f"upload to {repo_id} failed: {str(exc).splitlines()[0]}", "check the repo id and token rights"
+        ) from exc

@@ -13,10 +13,13 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from openrs_cli.checks import within
+from openrs_cli.errors import BadInputError
 from openrs_cli.eval.tasks import PAPER_TASKS
-from openrs_cli.report.evidence import Side, TaskEvidence
+from openrs_cli.report.evidence import Side, TaskEvidence, load_side, resolve_side
 from openrs_cli.stats import (
     Z95,
     bootstrap_interval,
@@ -144,6 +147,31 @@ def against_quoted(a: Side, quoted: dict[str, float], label: str, resamples: int
             )
         )  # fmt: skip
     return rows
+
+
+def compare_named(
+    names: list[str], roots: list[Path], against: str | None, resamples: int, seed: int, warn=lambda message: None
+) -> tuple[list[ComparisonRow], list[Side]]:
+    """`openrs compare`: B, C, ... each against A (or A against a quoted row of the paper), from folders, files or
+    model names evaluated under `roots`; the rows and the sides loaded."""
+    from openrs_cli.report.rows import quoted_row
+
+    within("--resamples", resamples, 100, 1_000_000)  # a million resamples take minutes; more is a typo
+    loaded = [load_side(resolve_side(name, roots, warn)) for name in names]
+    if against is not None:
+        if len(loaded) != 1:
+            raise BadInputError("--against compares one side with the quoted row", "give only A")
+        label, scores = quoted_row(against)
+        rows = against_quoted(loaded[0], scores, label, resamples, seed)
+        if not rows:
+            raise BadInputError(f"{names[0]} shares no task with the quoted row {label}", "evaluate the paper's tasks")
+        return rows, loaded
+    if len(loaded) < 2:
+        raise BadInputError("compare needs A and B (or A with --against)", "e.g. openrs compare runs/a runs/b")
+    rows = [row for other in loaded[1:] for row in compare(loaded[0], other, resamples, seed)]
+    if not rows:
+        raise BadInputError(f"{names[0]} and {names[1]} share no task", "evaluate the same tasks on both")
+    return rows, loaded
 
 
 def render(rows: list[ComparisonRow], fmt: str) -> str:

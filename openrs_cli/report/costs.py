@@ -43,3 +43,15 @@ def checkpoint_hours(train_dir: Path, history: list[dict]) -> dict[int, float]:
         raise BadInputError(f"{train_dir} logged no step times", "costs need TRL's step_time in trainer_state.json")
     steps = sorted({s for s, _ in list_checkpoints(train_dir)} | {max(seconds)})
     return {step: sum(v for s, v in seconds.items() if s <= step) * gpus / 3600 for step in steps}
+
+
+def apply_run_costs(rows: list, train_dir: Path, price: float | None) -> list[tuple[int, float, float | None]]:
+    """GPU-hours (and cost) per checkpoint of a training output, from its own step times and saved plan, set on
+    the measured rows of those steps; returns (step, GPU-hours, cost or None) for each checkpoint."""
+    from openrs_cli.report.figures import training_history
+
+    hours = checkpoint_hours(train_dir, training_history(train_dir))
+    for row in rows:
+        if row.source == "measured" and row.step in hours and price is not None:
+            row.cost = hours[row.step] * price
+    return [(step, h, h * price if price is not None else None) for step, h in hours.items()]

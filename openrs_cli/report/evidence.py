@@ -92,3 +92,26 @@ def _from_results(files: list[Path], name: str, source: Path) -> Side:
     if not tasks:
         raise BadInputError(f"no task results in {files[0]}", "give lighteval or openrs results files")
     return Side(name, tasks, source, run_provenance(source if source.is_dir() else files[-1]))
+
+
+def resolve_side(name: str, roots: list[Path], warn=lambda message: None) -> Path:
+    """A path as given, else the eval folder under `roots` whose summary names this model (unreadable summaries
+    are skipped with a warning)."""
+    path = Path(name).expanduser()
+    if path.exists():
+        return path
+    for root in roots:
+        for summary in sorted(root.rglob("summary.json")) if root.is_dir() else []:
+            try:
+                data = json.loads(summary.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                warn(f"skipped {summary}: not valid JSON ({type(exc).__name__})")
+                continue
+            names = [data.get(k) for k in ("name", "model")] if isinstance(data, dict) else [0]
+            if not all(n is None or isinstance(n, str) for n in names):
+                warn(f"skipped {summary}: not a summary with a text name")
+                continue
+            if name in names:
+                return summary.parent
+    where = ", ".join(str(r) for r in roots)
+    raise BadInputError(f"'{name}' is neither a path nor a model evaluated under {where}", "give an eval folder")

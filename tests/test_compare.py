@@ -82,7 +82,7 @@ def test_against_a_quoted_row(capsys, data_dir):
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [("{not json", "cannot read details file"), ('{"x": 1}\n', "neither an openrs nor a lighteval detail")],
+    [("{not json", "line 1 is not valid JSON"), ('{"x": 1}\n', "neither an openrs nor a lighteval detail")],
 )
 def test_a_malformed_details_file_is_one_line(capsys, tmp_path, content, needle):
     bad = tmp_path / "bad" / "details" / "m" / "s"

@@ -262,6 +262,7 @@ CASES = [
     ("report EMPTY --price-per-gpu-hour -3 --no-figures --output-dir TMP/r", 2, "--price-per-gpu-hour"),
     ("report EMPTY --price-per-gpu-hour nan --no-figures --output-dir TMP/r", 2, "finite"),
     ("train --recipe smoke --set per_device_train_batch_size=x --dry-run", 2, "must be int"),
+    ("train --recipe smoke --server-timeout 0 --dry-run", 2, "--server-timeout"),
     # output locations are checked before any work: the missing source is never reached
     ("data prepare --output BADYAML/x --source s=TMP/missing.jsonl", 2, "not writable"),
     ("data prepare --output JUNK --source s=TMP/missing.jsonl", 2, "did not write"),

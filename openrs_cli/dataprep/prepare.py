@@ -86,7 +86,11 @@ def run(opts: PrepareOptions, say: Callable[[str], None]) -> Report:
         raise BadInputError("no sources given", "add --source NAME=PATH_OR_HUB_ID (e.g. s1=..., deepscaler=...)")
     check_options(opts)
     check_replaceable(opts.output, OUTPUT_FILES, "--output")  # before the rows: no work lost to a bad folder
-    tokenizer = _tokenizer(opts.tokenizer) if opts.tokenizer else None  # before the rows: a bad one fails at once
+    tokenizer = None
+    if opts.tokenizer:  # before the rows: a bad one fails at once
+        from openrs_cli.eval.stage import load_tokenizer
+
+        tokenizer = load_tokenizer(opts.tokenizer, option="--tokenizer")
     report = Report()
     rows: list[dict[str, Any]] = []
     for name, where in opts.sources.items():
@@ -184,16 +188,3 @@ def _write_set(out: Path, opts: PrepareOptions, train: list, test: list, report:
     from openrs_cli.dataprep.dataset_card import dataset_card
 
     write_text(out / "README.md", dataset_card(opts, report))
-
-
-def _tokenizer(name: str):
-    """The --tokenizer (a folder or Hub id), or a one-line error naming it."""
-    from transformers import AutoTokenizer
-
-    if not Path(name).expanduser().exists() and (name.startswith(("/", ".", "~")) or name.count("/") > 1):
-        raise BadInputError(f"--tokenizer {name} does not exist", "give a model folder or a Hub id org/name")
-    try:
-        return AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError, TypeError) as exc:
-        first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise BadInputError(f"cannot load --tokenizer {name}: {first}", "give a model folder or a Hub id") from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.prompts import question_from_query
+from openrs_cli.rowfiles import read_rows
 
 ALIASES = {
     "math500": "math_500",
@@ -41,15 +42,8 @@ def problem_key(text: str) -> str:
 
 
 def details_rows(path: Path) -> list[dict]:
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path).to_pylist()
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        reason = type(exc).__name__
-        raise BadInputError(f"cannot read details file {path}: {reason}", "is it an eval's details?") from exc
+    """The rows of an openrs (jsonl) or lighteval (parquet) details file, each an object."""
+    return read_rows(path, "is it an eval's details?")
 
 
 def details_task(path: Path) -> str:

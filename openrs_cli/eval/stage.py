@@ -28,6 +28,7 @@ from openrs_cli.eval.backends.base import (
     resolve_prompt_tokens,
 )
 from openrs_cli.eval.backends.factory import choose_backend, make_backend
+from openrs_cli.eval.backends.tokenizer import load_tokenizer
 from openrs_cli.eval.cache import AnswerCache, answer_key
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for, prompt_id
 from openrs_cli.eval.scoring import Score, make_scorer
@@ -44,6 +45,7 @@ __all__ = [
     "StageResult",
     "choose_backend",
     "generate_and_score",
+    "load_tokenizer",
     "make_backend",
     "prompt_id",
     "resolve_prompt_tokens",

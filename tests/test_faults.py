@@ -340,7 +340,7 @@ def test_ctrl_c_stops_an_eval_promptly_with_one_line(data_dir, tmp_path):
         took = time.monotonic() - start
     assert proc.returncode == 130 and took < 10
     assert "Traceback" not in err
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("fake/model:")]
+    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("openrs: fake/model:")]  # progress
     assert lines == [lines[-1]] and lines[-1].startswith("openrs: interrupted:") and "resume" in lines[-1]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.report.table import COMPARE_FORMATS as FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})
@@ -37,8 +38,7 @@ def compare(
     """
     from openrs_cli.report.compare import compare_named, render
 
-    warn = lambda m: typer.echo(f"openrs: warning: {m}", err=True)  # noqa: E731
-    rows, loaded = compare_named(sides, list(results or [Path("outputs/eval")]), against, resamples, seed, warn)
+    rows, loaded = compare_named(sides, list(results or [Path("outputs/eval")]), against, resamples, seed, output.warn)
     typer.echo(render(rows, fmt.value), nl=False)
     from openrs_cli.provenance import differences
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli.options import JsonOpt, SeedOpt
+from openrs_cli.cli.output import emit, say
 from openrs_cli.eval.backends.base import BACKENDS
 
 Backend = StrEnum("Backend", {name: name for name in BACKENDS})
@@ -87,7 +87,6 @@ def prepare(
         levels=levels,
         hard_difficulty=hard_difficulty,
     )
-    say = lambda m: typer.echo(f"openrs: {m}", err=True)  # noqa: E731
     from openrs_cli.push.upload import push_dataset, token_or_fail
 
     token = token_or_fail() if push_to_hub else None  # before the work: a missing token fails at once
@@ -97,20 +96,16 @@ def prepare(
     if json_out:
         from openrs_cli.dataprep.dataset_card import count_rows
 
-        typer.echo(
-            json.dumps(
-                {
-                    "output": str(output),
-                    "rows_in": dict(report.rows_in),
-                    "removed": {f: dict(c) for f, c in report.removed.items()},
-                    "rows_out": {f"{s}/{lvl}": n for (s, lvl), n in report.rows_out.items()},
-                    "test_rows": report.test_rows,
-                    "contaminated": [{"source": s, "problem": p, "benchmarks": b} for s, p, b in report.matches],
-                    "table": count_rows(opts, report),
-                },
-                indent=2,
-            )
-        )
+        result = {
+            "output": str(output),
+            "rows_in": dict(report.rows_in),
+            "removed": {f: dict(c) for f, c in report.removed.items()},
+            "rows_out": {f"{s}/{lvl}": n for (s, lvl), n in report.rows_out.items()},
+            "test_rows": report.test_rows,
+            "contaminated": [{"source": s, "problem": p, "benchmarks": b} for s, p, b in report.matches],
+            "table": count_rows(opts, report),
+        }
+        emit(result, json_out)
         return
     _summary(opts, report)
 
@@ -168,14 +163,13 @@ def filter_command(
         output=output,
         limit=limit,
     )
-    result = run_filter(opts, lambda m: typer.echo(f"openrs: {m}", err=True))
-    if json_out:
-        typer.echo(json.dumps(result, indent=2))
-    else:
-        typer.echo(
-            f"{result['problems']} problems, mean pass rate {result['mean_pass_rate']:.2f}, kept {result['kept']}, "
-            f"removed {result['removed']}; written to {result['output']}/train.parquet"
-        )
+    result = run_filter(opts, say)
+    emit(
+        result,
+        json_out,
+        f"{result['problems']} problems, mean pass rate {result['mean_pass_rate']:.2f}, kept {result['kept']}, "
+        f"removed {result['removed']}; written to {result['output']}/train.parquet",
+    )
 
 
 @app.command("bench")
@@ -191,10 +185,6 @@ def bench(
     from openrs_cli.eval.download import download, tasks_for
 
     done = download(tasks_for(tasks), output_dir, revision)
-    if json_out:
-        rows = [{"task": d.task, "source": d.source, "file": str(d.path), "rows": d.rows} for d in done]
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    for d in done:
-        typer.echo(f"{d.task:14s} {d.rows:5d} rows  {d.path}  (from {d.source})")
-    typer.echo(f"use it offline: openrs eval --data-dir {output_dir} ...")
+    rows = [{"task": d.task, "source": d.source, "file": str(d.path), "rows": d.rows} for d in done]
+    lines = [f"{d.task:14s} {d.rows:5d} rows  {d.path}  (from {d.source})" for d in done]
+    emit(rows, json_out, "\n".join([*lines, f"use it offline: openrs eval --data-dir {output_dir} ..."]))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import JsonOpt, SeedOpt
 
 EvalBackend = StrEnum("EvalBackend", {name: name for name in ("auto", "vllm", "transformers")})
@@ -34,11 +34,11 @@ def demo(
     """Prepare data, evaluate, train a few GRPO steps, evaluate again, report: all on CPU, no Hub needed."""
     from openrs_cli.demo import DemoOptions, run_demo
 
-    say = lambda m: typer.echo(f"openrs demo: {m}", err=True)  # noqa: E731
+    say = lambda m: output.say(f"demo: {m}")  # noqa: E731
     opts = DemoOptions(output_dir, steps, heldout, max_new_tokens, train_tokens, seed, learning_rate, str(eval_backend))
     result = run_demo(opts, say)
     if json_out:
-        typer.echo(json.dumps(result, indent=2))
+        output.emit(result, json_out)
         return
     typer.echo(f"\nopenrs demo finished in {result['minutes']} min")
     typer.echo(summary_lines(result))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import JsonOpt
 
 
@@ -19,7 +19,7 @@ def doctor(
 
     facts = collect(offline=offline)
     if json_out:
-        typer.echo(json.dumps(facts, indent=2))
+        output.emit(facts, json_out)
         return
     _print_table(facts)
 

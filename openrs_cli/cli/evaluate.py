@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
 from openrs_cli.eval.backends.base import BACKENDS, DTYPES, ENGINE_MODES, PROMPT_TOKENS, SAMPLING, sampling_fields
 from openrs_cli.eval.plan import PROTOCOLS, SCORERS, TRUNCATION_RULES
@@ -185,20 +185,33 @@ def eval_command(
     )
     plan = plan_eval(opts)
     if dry_run:
-        if json_out:
-            typer.echo(json.dumps(plan.to_json(), indent=2))
-        else:
-            _print_plan(plan)
+        output.emit(plan.to_json(), json_out, lambda: _plan_text(plan))
         return
     from openrs_cli.errors import on_interrupt
     from openrs_cli.eval.runner import run
 
     folders = ", ".join(str(m.out_dir) for m in plan.models[:2]) + (" ..." if len(plan.models) > 2 else "")
     on_interrupt(f"every answer so far is cached in {folders}: run the same command again to resume")
-    say = (lambda m: typer.echo(f"openrs: {m}", err=True)) if json_out else (lambda m: typer.echo(m))
-    summaries = run(plan, say)
-    if json_out:
-        typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+    summaries = run(plan, output.say)
+    output.emit(summaries if len(summaries) > 1 else summaries[0], json_out, lambda: _results_text(summaries))
+
+
+def _results_text(summaries: list[dict]) -> str:
+    """One line per model and task: the score with its interval, or why there is none."""
+    lines = []
+    for summary in summaries:
+        for task, entry in summary["tasks"].items():
+            if not entry.get("complete"):
+                lines.append(f"{summary['name']} {task}: incomplete")
+                continue
+            low, high = entry["ci95_low"] * 100, entry["ci95_high"] * 100
+            lines.append(
+                f"{summary['name']} {task}: {entry['avg_at_k'] * 100:.1f}% (95% CI {low:.1f}-{high:.1f}, "
+                f"{entry['n_problems']} problems x {entry['k']} samples)"
+            )
+        if summary.get("average") is not None:
+            lines.append(f"{summary['name']} average of the paper's five: {summary['average'] * 100:.1f}%")
+    return "\n".join(lines)
 
 
 def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items: list[str]):
@@ -242,21 +255,20 @@ def _old_rescore(ctx: typer.Context, folder: Path | None, scorer, dry_run: bool,
         raise BadInputError(
             f"--rescore generates nothing, so {', '.join(given)} cannot apply", "run 'openrs rescore DIR [--scorer S]'"
         )
-    typer.echo("openrs: note: 'eval --rescore DIR' is now 'openrs rescore DIR'; the old spelling goes later", err=True)
+    output.moved("eval --rescore DIR", "openrs rescore DIR")
     run_rescore(folder, (scorer or Scorer.lighteval).value, dry_run, json_out)
 
 
-def _print_plan(plan) -> None:
+def _plan_text(plan) -> str:
     data = plan.to_json()
-    typer.echo(f"backend:  {data['backend']} ({data['gpus']} GPU(s), {data['in_flight']} request(s) in flight)")
+    lines = [f"backend:  {data['backend']} ({data['gpus']} GPU(s), {data['in_flight']} request(s) in flight)"]
     if data["server_command"]:
-        typer.echo(f"server:   {' '.join(data['server_command'])}")
-    for model in data["models"]:
-        typer.echo(f"model:    {model['path']} -> {model['output_dir']}")
+        lines.append(f"server:   {' '.join(data['server_command'])}")
+    lines += [f"model:    {model['path']} -> {model['output_dir']}" for model in data["models"]]
     for task in data["tasks"]:
         count = task["problems"] if task["problems"] is not None else "all"
-        typer.echo(f"task:     {task['name']:14s} problems: {count}  samples: {task['samples']}")
-    typer.echo("sampling: " + ", ".join(f"{k} {v}" for k, v in data["sampling"].items()))
-    typer.echo(f"prompt:   {data['prompt']}, tokens: {data['prompt_tokens']}, dtype: {data['dtype']}")
-    for note in data["notes"]:
-        typer.echo(f"note:     {note}")
+        lines.append(f"task:     {task['name']:14s} problems: {count}  samples: {task['samples']}")
+    lines.append("sampling: " + ", ".join(f"{k} {v}" for k, v in data["sampling"].items()))
+    lines.append(f"prompt:   {data['prompt']}, tokens: {data['prompt_tokens']}, dtype: {data['dtype']}")
+    lines += [f"note:     {note}" for note in data["notes"]]
+    return "\n".join(lines)

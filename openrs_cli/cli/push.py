@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, JsonOpt
 
 # the Hub's own rule: letters, digits, '-', '_', '.'; no '--' or '..'; no leading/trailing '-' or '.'; <= 96 chars
@@ -38,12 +38,11 @@ def push(
 
     if not _REPO.match(repo_id):
         raise BadInputError(f"--repo-id '{repo_id}' is not of the form user/name")
-    warn = lambda m: typer.echo(f"openrs: warning: {m}", err=True)  # noqa: E731
-    uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), warn)
+    uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), output.warn)
     plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_json() for u in uploads]}
     if dry_run:
         if json_out:
-            typer.echo(json.dumps({**plan, "cards": {u.revision: u.card for u in uploads}}, indent=2))
+            output.emit({**plan, "cards": {u.revision: u.card for u in uploads}}, json_out)
             return
         for upload in uploads:
             typer.echo(f"# {repo_id} @ {upload.revision}: {len(upload.files) + 1} files")
@@ -52,7 +51,4 @@ def push(
             typer.echo("\n" + upload.card)
         return
     url = do_push(repo_id, uploads, private, token_or_fail())
-    if json_out:
-        typer.echo(json.dumps({**plan, "url": url}, indent=2))
-    else:
-        typer.echo(f"uploaded {sum(len(u.files) + 1 for u in uploads)} files to {url}")
+    output.emit({**plan, "url": url}, json_out, f"uploaded {sum(len(u.files) + 1 for u in uploads)} files to {url}")

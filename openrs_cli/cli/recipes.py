@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import GpusOpt, JsonOpt
 
 app = typer.Typer(
@@ -25,11 +25,8 @@ def list_command(json_out: JsonOpt = False) -> None:
     from openrs_cli.train import recipes
 
     rows = recipes.recipe_summaries()
-    if json_out:
-        typer.echo(json.dumps([{"name": n, "description": d} for n, d in rows], indent=2))
-        return
-    for name, description in rows:
-        typer.echo(f"{name:8s} {description}")
+    listed = [{"name": n, "description": d} for n, d in rows]
+    output.emit(listed, json_out, lambda: "\n".join(f"{name:8s} {description}" for name, description in rows))
 
 
 @app.command("show")
@@ -85,4 +82,4 @@ def print_sources(opts, json_out: bool) -> None:
 
     plan = plan_training(opts)
     rows = key_sources(plan.config, plan.origins, str(plan.config.get("recipe")), recipes.recipe_text(opts.recipe))
-    typer.echo(json.dumps(rows, indent=2, default=str) if json_out else format_sources(rows))
+    output.emit(rows, json_out, lambda: format_sources(rows))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.checks import at_least
+from openrs_cli.cli import output
 from openrs_cli.report.table import FORMATS
 
 Format = StrEnum("Format", {name: name for name in FORMATS})
@@ -59,7 +60,7 @@ def report(
 
     if price is not None:
         at_least("--price-per-gpu-hour", price, 0)
-    warn = lambda message: typer.echo(f"openrs: warning: {message}", err=True)  # noqa: E731
+    warn = output.warn
     labels = parse_names(list(names or []))
     rows, footnote = collect_rows([*(results or []), *(paths or [])], quoted, warn)
     apply_names(rows, labels)
@@ -71,7 +72,7 @@ def report(
 
             for step, gpu_hours, cost in apply_run_costs(rows, train_dir, price):
                 spent = f", {cost:.2f} at {price:g} per GPU-hour" if cost is not None else ""
-                typer.echo(f"openrs: {train_dir.name} step {step}: {gpu_hours:.3f} GPU-hours{spent}", err=True)
+                output.say(f"{train_dir.name} step {step}: {gpu_hours:.3f} GPU-hours{spent}")
     written = write_outputs(rows, footnote, output_dir, costs, figures, train_dir)
     typer.echo(render("json" if json_out else fmt.value, rows, footnote, costs), nl=False)
-    typer.echo(f"openrs: wrote {len(written)} files to {output_dir}", err=True)
+    output.say(f"wrote {len(written)} files to {output_dir}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, JsonOpt
 from openrs_cli.eval.plan import SCORERS
 
@@ -32,21 +32,20 @@ def run_rescore(folder: Path, scorer: str, dry_run: bool, json_out: bool) -> Non
 
     if dry_run:
         items = plan_rescore(folder, scorer)
-        if json_out:
-            typer.echo(json.dumps([i.to_dict() for i in items], indent=2))
-            return
-        for item in items:
-            typer.echo(f"{item.model} {item.task}: would rescore {item.details} with {scorer}")
+        lines = [f"{item.model} {item.task}: would rescore {item.details} with {scorer}" for item in items]
+        output.emit([i.to_dict() for i in items], json_out, "\n".join(lines))
         return
     changes = rescore(folder, scorer)
-    if json_out:
-        typer.echo(json.dumps([c.to_dict() for c in changes], indent=2))
-        return
+    output.emit([c.to_dict() for c in changes], json_out, lambda: _changes_text(changes, scorer))
+
+
+def _changes_text(changes, scorer: str) -> str:
+    lines = []
     for change in changes:
-        typer.echo(
+        lines.append(
             f"{change.task}: {change.answers} answers rescored with {scorer}: {len(change.up)} wrong -> right, "
             f"{len(change.down)} right -> wrong; new results: {change.results_file}"
         )
         for label, examples in (("wrong -> right", change.up), ("right -> wrong", change.down)):
-            for example in examples[:3]:
-                typer.echo(f"  {label}: ...{example['answer_end'][-80:]!r}")
+            lines += [f"  {label}: ...{example['answer_end'][-80:]!r}" for example in examples[:3]]
+    return "\n".join(lines)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt
 from openrs_cli.train.fields import LOSS_TYPES
 from openrs_cli.train.layout import GENERATIONS, LAYOUTS
@@ -78,11 +78,11 @@ def train(
     from openrs_cli.cli import recipes as recipes_command
 
     if list_recipes:
-        _moved("train --list", "openrs recipes list")
+        output.moved("train --list", "openrs recipes list")
         recipes_command.list_command(json_out)
         return
     if show is not None and not sources:
-        _moved("train --show NAME", "openrs recipes show NAME")
+        output.moved("train --show NAME", "openrs recipes show NAME")
         recipes_command.show_command(show)
         return
     if sources and show is None:
@@ -115,13 +115,13 @@ def train(
         planning_only=dry_run or slurm is not None or sources,
     )
     if sources:
-        _moved("train --show NAME --sources", "openrs recipes show NAME --sources")
+        output.moved("train --show NAME --sources", "openrs recipes show NAME --sources")
         opts.recipe = show
         recipes_command.print_sources(opts, json_out)
         return
     plan = plan_training(opts)
     if dry_run:
-        typer.echo(json.dumps(plan.to_json(), indent=2, default=str) if json_out else describe_plan(plan))
+        output.emit(plan.to_json(), json_out, lambda: describe_plan(plan))
         return
     from openrs_cli.train.runner import run_training, write_slurm
 
@@ -132,7 +132,7 @@ def train(
     from openrs_cli.errors import on_interrupt
 
     on_interrupt(f"checkpoints in {plan.config['output_dir']} are kept: run the same command to resume from the last")
-    run_training(plan, server_timeout, say=lambda m: typer.echo(f"openrs: {m}", err=True))
+    run_training(plan, server_timeout, say=output.say)
 
 
 def describe_plan(plan) -> str:
@@ -157,7 +157,3 @@ def describe_plan(plan) -> str:
         lines.append(f"{proc.role + ':':11s} {env + ' ' if env else ''}{shlex.join(proc.argv)}")
     lines += [f"note:       {note}" for note in plan.notes]
     return "\n".join(lines)
-
-
-def _moved(old: str, new: str) -> None:
-    typer.echo(f"openrs: note: '{old}' is now '{new}'; the old spelling goes in a later release", err=True)

@@ -250,44 +250,80 @@ def generate_and_score(
         missing = [j for c in chunks if any(cache.get(j.key) is None for j in c) for j in c]
     else:
         missing = longest_first([job for job in jobs if cache.get(job.key) is None], cache, jobs)
-    scorer = make_scorer(scoring_workers(workers, len(jobs)))
-    order: list[str] = []
-    lock = threading.Lock()
-    failures: dict[str, str] = {}
-    by_key = {job.key: job for job in jobs}
-
-    scored: set[str] = set()
-
-    def score(job: Job, text: str) -> None:
-        with lock:
-            if job.key in scored:  # regenerated with its chunk: already scored from the cache
-                return
-            scored.add(job.key)
-            scorer.submit(text, list(job.golds), job.gold_type)
-            order.append(job.key)
-
+    collector = _Collector(jobs, cache, make_scorer(scoring_workers(workers, len(jobs))), progress_for(jobs, missing))
     for job in jobs:
         if (record := cache.get(job.key)) is not None:
-            score(job, record["text"])
-    progress = progress_for(jobs, missing)
+            collector.score(job, record["text"])
+    backend = None
+    try:
+        if missing:
+            backend = start_backend()
+            collector.generation_started(backend)
+            requests = [
+                GenRequest(j.key, j.task, j.index, j.sample, j.messages or tuple(messages_for(j.question)), j.seed)
+                for j in missing
+            ]
+            backend.generate(requests, sampling, collector.on_result)
+        scores = collector.scores()
+    except BaseException:
+        collector.scorer.abort()
+        raise
+    finally:
+        collector.progress.close()
+        if backend is not None:
+            for note in getattr(backend, "notes", []):
+                say(note)
+            backend.close()
+        collector.scorer.close()
+    answers = {
+        key: Answer(job, cache.get(key), truncation_rule(cache.get(key), scores[key], truncated))
+        for key, job in collector.by_key.items()
+        if key in scores and cache.get(key)
+    }
+    failures = collector.failures
+    return StageResult(answers, failures, len(missing) - len(failures), collector.throughput)
 
-    throughput: dict[str, Throughput] = {"all": Throughput()}
-    started = time.monotonic()
-    generated = [0]  # answers cached in this run (the fault hook counts them)
 
-    def on_result(request: GenRequest, result: GenResult) -> None:
-        job = by_key[request.key]
-        for name in ("all", job.task):
-            counted = throughput.setdefault(name, Throughput())
-            counted.requests += 1
-            counted.tokens += result.completion_tokens
-            counted.seconds = time.monotonic() - started
+class _Collector:
+    """What one generate-and-score run gathers as answers arrive (from any backend thread): each answer cached
+    once and submitted for scoring once, failures kept apart, throughput counted from the generation's start."""
+
+    def __init__(self, jobs: list[Job], cache: AnswerCache, scorer, progress) -> None:
+        self.by_key = {job.key: job for job in jobs}
+        self.cache, self.scorer, self.progress = cache, scorer, progress
+        self.order: list[str] = []  # keys in the order submitted: the scorer returns results in that order
+        self.scored: set[str] = set()
+        self.failures: dict[str, str] = {}
+        self.throughput: dict[str, Throughput] = {"all": Throughput()}
+        self.generated = 0  # answers cached in this run (the fault hook counts them)
+        self.started = time.monotonic()
+        self.backend: Backend | None = None
+        self._lock = threading.Lock()
+
+    def generation_started(self, backend: Backend) -> None:
+        """Generation time counts from here, not from the server's start-up."""
+        self.backend, self.started = backend, time.monotonic()
+
+    def score(self, job: Job, text: str) -> None:
+        with self._lock:
+            if job.key in self.scored:  # regenerated with its chunk: already scored from the cache
+                return
+            self.scored.add(job.key)
+            self.scorer.submit(text, list(job.golds), job.gold_type)
+            self.order.append(job.key)
+
+    def on_result(self, request: GenRequest, result: GenResult) -> None:
+        job = self.by_key[request.key]
+        with self._lock:
+            for name in ("all", job.task):
+                counted = self.throughput.setdefault(name, Throughput())
+                counted.requests += 1
+                counted.tokens += result.completion_tokens
+                counted.seconds = time.monotonic() - self.started
         if result.finish_reason == "error":
-            failures[job.key] = result.error or "error"
-        elif job.key in scored:  # a cached answer regenerated with its chunk: kept as it was
-            pass
-        else:
-            cache.put(
+            self.failures[job.key] = result.error or "error"
+        elif job.key not in self.scored:  # else a cached answer regenerated with its chunk: kept as it was
+            self.cache.put(
                 {
                     "key": job.key,
                     "task": job.task,
@@ -299,35 +335,11 @@ def generate_and_score(
                     "prompt_sha256": result.prompt_sha256,
                 }
             )
-            score(job, result.text)
-            generated[0] += 1
-            faults.reached("answers", generated[0], {"server": getattr(backend, "kill_server", lambda: None)})
-        progress.advance(job.task, result.completion_tokens)
+            self.score(job, result.text)
+            self.generated += 1
+            faults.reached("answers", self.generated, {"server": getattr(self.backend, "kill_server", lambda: None)})
+        self.progress.advance(job.task, result.completion_tokens)
 
-    backend = None
-    try:
-        if missing:
-            backend = start_backend()
-            started = time.monotonic()  # generation time, not the server's start-up
-            requests = [
-                GenRequest(j.key, j.task, j.index, j.sample, j.messages or tuple(messages_for(j.question)), j.seed)
-                for j in missing
-            ]
-            backend.generate(requests, sampling, on_result)
-        scores = dict(zip(order, scorer.results(), strict=True))
-    except BaseException:
-        scorer.abort()
-        raise
-    finally:
-        progress.close()
-        if backend is not None:
-            for note in getattr(backend, "notes", []):
-                say(note)
-            backend.close()
-        scorer.close()
-    answers = {
-        key: Answer(by_key[key], cache.get(key), truncation_rule(cache.get(key), scores[key], truncated))
-        for key in by_key
-        if key in scores and cache.get(key)
-    }
-    return StageResult(answers, failures, len(missing) - len(failures), throughput)
+    def scores(self) -> dict[str, Score]:
+        """Each scored key's score, once every submitted answer is scored."""
+        return dict(zip(self.order, self.scorer.results(), strict=True))

@@ -170,84 +170,100 @@ def plan_layout(
     gpus = len(gpu_ids)
     chosen = choose_layout(layout, gpus, nodes, generation)
     cfg = dict(config)
-    notes: list[str] = []
-    processes: list[ProcessSpec] = []
     entry = ["-m", "openrs_cli.train.entry", "--config", str(config_path)]
-    vllm_gpus: list[int] = []
-
     if chosen == "cpu":
-        cfg.update(use_vllm=False, use_cpu=True, bf16=False)
-        if cfg.get("dtype") == "bfloat16":
-            cfg["dtype"] = "float32"
-        notes.append("no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)")
-        split = _apply_batch(cfg, 1, explicit_keys, notes)
-        processes.append(ProcessSpec("train", [sys.executable, *entry]))
-        return _finish(
-            TrainPlan(chosen, 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes), config, split
-        )
-
+        return _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys)
     if chosen == "server":
-        target = _batch_target(cfg, explicit_keys)
-        ranks = gpus - 1
-        if target is not None:
-            ranks = training_ranks_for_server(
-                gpus,
-                target,
-                int(cfg["per_device_train_batch_size"]),
-                int(cfg["num_generations"]),
-                cfg.get("steps_per_generation"),
-            )
-        train_gpus, vllm_gpus = gpu_ids[:ranks], gpu_ids[ranks:]
-        cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host="127.0.0.1", vllm_server_port=vllm_port)
-        processes.append(
-            ProcessSpec(
-                "vllm",
-                vllm_serve_argv(cfg, vllm_port, data_parallel=len(vllm_gpus)),
-                {**visible_devices_env(vllm_gpus), **TRL_SERVER_ENV},
-                "vllm-serve.log",
-            )
-        )
-        if len(vllm_gpus) > 1:
-            notes.append(f"vLLM serves on {len(vllm_gpus)} GPUs (data parallel) so that {ranks} ranks keep the batch")
+        placed = _server(cfg, gpu_ids, explicit_keys, vllm_port)
     elif chosen == "colocate":
-        train_gpus = list(gpu_ids)
-        cfg.update(use_vllm=True, vllm_mode="colocate")
-        if "vllm_gpu_memory_utilization" not in explicit_keys:
-            cfg["vllm_gpu_memory_utilization"] = COLOCATE_MEMORY
-        ranks = gpus * nodes
-    else:  # transformers: TRL generates with the policy itself
-        train_gpus = list(gpu_ids)
-        cfg.update(use_vllm=False)
-        ranks = gpus * nodes
-        notes.append(
-            "generation with transformers instead of vLLM: expect each step to take several times longer "
-            "(the training model generates token by token; measured on an H200, an R1-1.5B-shaped model took "
-            "53.5 s per step for 24 completions of 512 tokens)"
-        )
+        placed = _colocate(cfg, gpu_ids, nodes, explicit_keys)
+    else:
+        placed = _transformers(cfg, gpu_ids, nodes)
+    notes = placed.notes
     if nodes > 1:
         notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
-    split = _apply_batch(cfg, ranks, explicit_keys, notes)
-
-    launch = [
-        "accelerate",
-        "launch",
-        "--config_file",
-        accelerate_config_path(),
-        "--num_processes",
-        str(ranks),
-        "--num_machines",
-        str(nodes),
-        "--machine_rank",
-        str(node_rank),
-        "--main_process_port",
-        str(main_process_port),
-    ]
-    if main_process_ip:
-        launch += ["--main_process_ip", main_process_ip]
-    env = visible_devices_env(train_gpus)
-    processes.append(ProcessSpec("train", [*launch, *entry], env))
-    plan = TrainPlan(chosen, gpus, nodes, node_rank, ranks, vllm_gpus, processes, cfg, str(config_path), notes)
+    split = _apply_batch(cfg, placed.ranks, explicit_keys, notes)
+    launch = _accelerate_launch(placed.ranks, nodes, node_rank, main_process_ip, main_process_port)
+    processes = [*placed.servers, ProcessSpec("train", [*launch, *entry], visible_devices_env(placed.train_gpus))]
+    plan = TrainPlan(
+        chosen, gpus, nodes, node_rank, placed.ranks, placed.vllm_gpus, processes, cfg, str(config_path), notes
+    )
     return _finish(plan, config, split)
+
+
+@dataclass
+class _Placement:
+    """Where one layout puts the work on this node: the training ranks, their GPUs, vLLM's GPUs and server."""
+
+    ranks: int
+    train_gpus: list[int]
+    vllm_gpus: list[int] = field(default_factory=list)
+    servers: list[ProcessSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys) -> TrainPlan:
+    """One process on the CPU, generating with the policy (no vLLM)."""
+    cfg.update(use_vllm=False, use_cpu=True, bf16=False)
+    if cfg.get("dtype") == "bfloat16":
+        cfg["dtype"] = "float32"
+    notes = ["no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)"]
+    split = _apply_batch(cfg, 1, explicit_keys, notes)
+    processes = [ProcessSpec("train", [sys.executable, *entry])]
+    plan = TrainPlan("cpu", 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes)
+    return _finish(plan, config, split)
+
+
+def _server(cfg: dict[str, Any], gpu_ids: list[int], explicit_keys: frozenset[str], vllm_port: int) -> _Placement:
+    """vLLM's server on the last GPU(s) (data parallel when the batch needs fewer ranks), the ranks on the rest."""
+    gpus = len(gpu_ids)
+    target = _batch_target(cfg, explicit_keys)
+    ranks = gpus - 1
+    if target is not None:
+        ranks = training_ranks_for_server(
+            gpus,
+            target,
+            int(cfg["per_device_train_batch_size"]),
+            int(cfg["num_generations"]),
+            cfg.get("steps_per_generation"),
+        )
+    train_gpus, vllm_gpus = gpu_ids[:ranks], gpu_ids[ranks:]
+    cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host="127.0.0.1", vllm_server_port=vllm_port)
+    server = ProcessSpec(
+        "vllm",
+        vllm_serve_argv(cfg, vllm_port, data_parallel=len(vllm_gpus)),
+        {**visible_devices_env(vllm_gpus), **TRL_SERVER_ENV},
+        "vllm-serve.log",
+    )
+    notes = []
+    if len(vllm_gpus) > 1:
+        notes.append(f"vLLM serves on {len(vllm_gpus)} GPUs (data parallel) so that {ranks} ranks keep the batch")
+    return _Placement(ranks, train_gpus, vllm_gpus, [server], notes)
+
+
+def _colocate(cfg: dict[str, Any], gpu_ids: list[int], nodes: int, explicit_keys: frozenset[str]) -> _Placement:
+    """vLLM inside every training rank, sharing its GPU."""
+    cfg.update(use_vllm=True, vllm_mode="colocate")
+    if "vllm_gpu_memory_utilization" not in explicit_keys:
+        cfg["vllm_gpu_memory_utilization"] = COLOCATE_MEMORY
+    return _Placement(len(gpu_ids) * nodes, list(gpu_ids))
+
+
+def _transformers(cfg: dict[str, Any], gpu_ids: list[int], nodes: int) -> _Placement:
+    """No vLLM: TRL generates with the policy itself, on every GPU."""
+    cfg.update(use_vllm=False)
+    note = (
+        "generation with transformers instead of vLLM: expect each step to take several times longer "
+        "(the training model generates token by token; measured on an H200, an R1-1.5B-shaped model took "
+        "53.5 s per step for 24 completions of 512 tokens)"
+    )
+    return _Placement(len(gpu_ids) * nodes, list(gpu_ids), notes=[note])
+
+
+def _accelerate_launch(ranks: int, nodes: int, node_rank: int, ip: str | None, port: int) -> list[str]:
+    launch = ["accelerate", "launch", "--config_file", accelerate_config_path(), "--num_processes", str(ranks)]
+    launch += ["--num_machines", str(nodes), "--machine_rank", str(node_rank), "--main_process_port", str(port)]
+    return launch + (["--main_process_ip", ip] if ip else [])
 
 
 def _finish(plan: TrainPlan, before: dict[str, Any], split: BatchSplit) -> TrainPlan:

@@ -20,9 +20,9 @@ _openrs() {
             case "$prev" in
                 --backend) COMPREPLY=($(compgen -W "auto vllm endpoint transformers" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--dataset --model --samples --backend --base-url --max-new-tokens --temperature --drop-solved --keep-range --output --limit --seed --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--dataset --model --samples --backend --base-url --max-new-tokens --temperature --drop-solved --keep-range --output-dir --output --limit --seed --json --help -h" -- "$cur")) ;;
         "data prepare")
-            COMPREPLY=($(compgen -W "--output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--output-dir --output --recipe --source --mix --scale --seed --test-size --max-chars --tokenizer --max-tokens --bench-dir --ngram --min-overlap --decontaminate --no-decontaminate --level --hard-difficulty --push-to-hub --json --help -h" -- "$cur")) ;;
         "demo")
             case "$prev" in
                 --eval-backend) COMPREPLY=($(compgen -W "auto vllm transformers" -- "$cur")); return ;;
@@ -42,7 +42,7 @@ _openrs() {
             esac
             COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
         "push")
-            COMPREPLY=($(compgen -W "--model-dir --repo-id --checkpoints --results --private --revision --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--model --model-dir --repo-id --checkpoints --results --private --branch --revision --dry-run --json --help -h" -- "$cur")) ;;
         "recipes")
             COMPREPLY=($(compgen -W "copy list show --help -h" -- "$cur")) ;;
         "recipes copy")

@@ -61,8 +61,8 @@ def _cases(tmp: Path, tiny: Path, evaluated) -> dict[str, list[str]]:
         "rescore --dry-run": ["rescore", str(eval_out), "--dry-run"],
         "report": ["report", str(RESULTS), "--no-figures", "--output-dir", str(tmp / "report")],
         "compare": ["compare", str(RESULTS / "Exp1_100"), str(RESULTS / "Exp3_50")],
-        "push": ["push", "--model-dir", str(tiny), "--repo-id", "user/model", "--dry-run"],
-        "data prepare": ["data", "prepare", "--output", str(prepared), "--source", source, "--no-decontaminate"],
+        "push": ["push", "--model", str(tiny), "--repo-id", "user/model", "--branch", "v1", "--dry-run"],
+        "data prepare": ["data", "prepare", "--output-dir", str(prepared), "--source", source, "--no-decontaminate"],
         "data filter": [
             "data",
             "filter",

@@ -23,7 +23,9 @@ app = typer.Typer(
 
 @app.command("prepare")
 def prepare(
-    output: Annotated[Path, typer.Option("--output", help="Folder for train/test parquet, recipe and card.")],
+    output: Annotated[
+        Path, typer.Option("--output-dir", "--output", help="Folder for train/test parquet, recipe and card.")
+    ],
     recipe: Annotated[str, typer.Option("--recipe", help="open-rs, open-s1, open-deepscaler or custom.")] = "custom",
     source: Annotated[
         list[str] | None, typer.Option("--source", help="NAME=PATH_OR_HUB_ID, repeatable.", metavar="NAME=PATH")
@@ -141,7 +143,9 @@ def filter_command(
     keep_range: Annotated[
         str | None, typer.Option("--keep-range", help="Keep pass rates in LOW-HIGH, e.g. 0.1-0.9.")
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Write here instead of in place.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output-dir", "--output", help="Write here instead of in place.")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N problems.")] = None,
     seed: SeedOpt = 42,
     json_out: JsonOpt = False,

@@ -185,7 +185,7 @@ def eval_command(
     )
     plan = plan_eval(opts)
     if dry_run:
-        output.emit(plan.to_json(), json_out, lambda: _plan_text(plan))
+        output.emit(plan.to_dict(), json_out, lambda: _plan_text(plan))
         return
     from openrs_cli.errors import on_interrupt
     from openrs_cli.eval.runner import run
@@ -260,7 +260,7 @@ def _old_rescore(ctx: typer.Context, folder: Path | None, scorer, dry_run: bool,
 
 
 def _plan_text(plan) -> str:
-    data = plan.to_json()
+    data = plan.to_dict()
     lines = [f"backend:  {data['backend']} ({data['gpus']} GPU(s), {data['in_flight']} request(s) in flight)"]
     if data["server_command"]:
         lines.append(f"server:   {' '.join(data['server_command'])}")

@@ -17,7 +17,9 @@ _REPO = re.compile(rf"^(?!.*(?:--|\.\.)){_NAME}/{_NAME}\Z")
 
 
 def push(
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="A training output folder (or any model folder).")],
+    model_dir: Annotated[
+        Path, typer.Option("--model", "--model-dir", help="A training output folder (or any model folder).")
+    ],
     repo_id: Annotated[str, typer.Option("--repo-id", help="user/name on the Hub.")],
     checkpoints: Annotated[
         str | None, typer.Option("--checkpoints", help="all or 50,100: each checkpoint to its own branch.")
@@ -27,7 +29,7 @@ def push(
         typer.Option("--results", help="Eval outputs for the card (default: found in the folder).", metavar="DIR"),
     ] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
-    revision: Annotated[str, typer.Option("--revision", help="Branch for the final model.")] = "main",
+    revision: Annotated[str, typer.Option("--branch", "--revision", help="Branch for the final model.")] = "main",
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -39,7 +41,7 @@ def push(
     if not _REPO.match(repo_id):
         raise BadInputError(f"--repo-id '{repo_id}' is not of the form user/name")
     uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), output.warn)
-    plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_json() for u in uploads]}
+    plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_dict() for u in uploads]}
     if dry_run:
         if json_out:
             output.emit({**plan, "cards": {u.revision: u.card for u in uploads}}, json_out)

@@ -121,7 +121,7 @@ def train(
         return
     plan = plan_training(opts)
     if dry_run:
-        output.emit(plan.to_json(), json_out, lambda: describe_plan(plan))
+        output.emit(plan.to_dict(), json_out, lambda: describe_plan(plan))
         return
     from openrs_cli.train.runner import run_training, write_slurm
 

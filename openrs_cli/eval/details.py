@@ -10,19 +10,11 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.prompts import question_from_query
+from openrs_cli.eval.tasks import TASKS
 from openrs_cli.rowfiles import read_rows
 
-ALIASES = {
-    "math500": "math_500",
-    "math": "math_500",
-    "aime_2024": "aime24",
-    "aime2024": "aime24",
-    "amc_23": "amc23",
-    "amc2023": "amc23",
-    "minerva_math": "minerva",
-    "olympiad_bench": "olympiadbench",
-    "aime_2025": "aime25",
-}
+# every other spelling of a task's name (its file stems and other tools' names) -> openrs's name, from the tasks
+ALIASES = {n: t.name for t in TASKS.values() for n in (*t.local_names, *t.other_names) if n != t.name}
 
 
 def task_name(key: str) -> str:
@@ -70,7 +62,7 @@ def lighteval_task(rows: list[dict]) -> str | None:
 
 
 @dataclass
-class Answer:
+class SavedAnswer:
     """One saved answer: its problem's key, sample number, text, golds and the score it was given."""
 
     problem: str
@@ -81,7 +73,7 @@ class Answer:
     row: dict  # the detail row (openrs) or one rebuilt from a lighteval doc
 
 
-def _lighteval_answers(i: int, row: dict) -> list[Answer]:
+def _lighteval_answers(i: int, row: dict) -> list[SavedAnswer]:
     doc, response, metric = row["doc"], row.get("model_response") or {}, row.get("metric") or {}
     choices = list(doc.get("choices") or [])
     gold_index = doc.get("gold_index")
@@ -95,7 +87,7 @@ def _lighteval_answers(i: int, row: dict) -> list[Answer]:
     base = {"index": i, "question": question, "prompt": query}
     texts = response.get("text") or [None]
     return [
-        Answer(
+        SavedAnswer(
             problem_key(question or str(i)),
             j,
             None if t is None else str(t),
@@ -131,10 +123,10 @@ def _wrong_field(row: dict) -> str | None:
     return None
 
 
-def read_answers(path: Path) -> list[Answer]:
+def read_answers(path: Path) -> list[SavedAnswer]:
     """Every answer in an openrs details jsonl (a row per sample) or a lighteval details parquet (a row per
     problem, its samples in model_response.text)."""
-    answers: list[Answer] = []
+    answers: list[SavedAnswer] = []
     for i, row in enumerate(details_rows(path)):
         if not isinstance(row, dict):
             raise BadInputError(f"{path} row {i} is not an object", "is it an eval's details file?")
@@ -146,7 +138,7 @@ def read_answers(path: Path) -> list[Answer]:
             golds = gold if isinstance(gold, list) else [] if gold is None else [gold]
             text = str(row["answer"]) if "answer" in row else None
             old = float(row["correct"]) if "correct" in row else None
-            answers.append(Answer(problem_key(question), int(row.get("sample", 0)), text, golds, old, row))
+            answers.append(SavedAnswer(problem_key(question), int(row.get("sample", 0)), text, golds, old, row))
         elif isinstance(row.get("doc"), dict):  # lighteval
             answers.extend(_lighteval_answers(i, row))
         else:

@@ -102,7 +102,7 @@ class EvalPlan:
     def gpus(self) -> int:
         return len(self.backend.gpu_ids)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         first_server = self.models[0].server_command if self.models else None
         return {
             "backend": self.backend.kind,

@@ -24,17 +24,48 @@ class Task:
     question_field: str
     gold_field: str
     gold_type: str  # "expr" (AIME, AMC) or "latex" (MATH-500, Minerva, OlympiadBench)
-    local_names: tuple[str, ...]
+    local_names: tuple[str, ...]  # file stems --data-dir reads it from
     samples_robust: int  # samples per problem in the robust protocol
+    other_names: tuple[str, ...] = ()  # what other tools call it in their results (lighteval's task names, ...)
 
 
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
-        Task("aime24", "HuggingFaceH4/aime_2024", "train", "problem", "answer", "expr", ("aime24", "aime_2024"), 16),
-        Task("math_500", "HuggingFaceH4/MATH-500", "test", "problem", "solution", "latex", ("math500", "math_500"), 4),
-        Task("amc23", "knoveleng/AMC-23", "train", "problem", "answer", "expr", ("amc23", "amc_23"), 16),
-        Task("minerva", "knoveleng/Minerva-Math", "train", "problem", "solution", "latex", ("minerva",), 4),
+        Task(
+            "aime24",
+            "HuggingFaceH4/aime_2024",
+            "train",
+            "problem",
+            "answer",
+            "expr",
+            ("aime24", "aime_2024"),
+            16,
+            ("aime2024",),
+        ),
+        Task(
+            "math_500",
+            "HuggingFaceH4/MATH-500",
+            "test",
+            "problem",
+            "solution",
+            "latex",
+            ("math500", "math_500"),
+            4,
+            ("math",),
+        ),
+        Task("amc23", "knoveleng/AMC-23", "train", "problem", "answer", "expr", ("amc23", "amc_23"), 16, ("amc2023",)),
+        Task(
+            "minerva",
+            "knoveleng/Minerva-Math",
+            "train",
+            "problem",
+            "solution",
+            "latex",
+            ("minerva",),
+            4,
+            ("minerva_math",),
+        ),
         Task(
             "olympiadbench",
             "knoveleng/OlympiadBench",

@@ -20,7 +20,7 @@ class Upload:
     files: list[str] = field(default_factory=list)  # paths relative to folder
     card: str = ""
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"revision": self.revision, "folder": str(self.folder), "files": self.files + ["README.md"]}
 
 

@@ -67,7 +67,7 @@ class TableRow:
             return None
         return pct(sum(shown) / len(shown) / 100)
 
-    def to_json(self, tasks: tuple[str, ...]) -> dict[str, Any]:
+    def to_dict(self, tasks: tuple[str, ...]) -> dict[str, Any]:
         return {
             "name": self.name,
             "source": self.source,

@@ -76,7 +76,7 @@ def as_csv(rows: list[TableRow], costs: bool) -> str:
 
 def as_json(rows: list[TableRow]) -> str:
     tasks = columns(rows)
-    return json.dumps([row.to_json(tasks) for row in rows], indent=2) + "\n"
+    return json.dumps([row.to_dict(tasks) for row in rows], indent=2) + "\n"
 
 
 def latex(rows: list[TableRow], footnote: str, costs: bool) -> str:

@@ -64,7 +64,7 @@ class TrainPlan:
     def prompts_per_step(self) -> int:
         return self.completions_per_step // int(self.config["num_generations"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "layout": self.layout,
             "gpus": self.gpus,

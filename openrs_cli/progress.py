@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 EVERY_S = 30.0
@@ -83,3 +83,45 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     from rich.progress import track as rich_track
 
     yield from rich_track(items, description=description, total=total, console=Console(stderr=True), transient=True)
+
+
+class AnswerProgress(Protocol):
+    """What a generate-and-score run reports to as answers arrive."""
+
+    def advance(self, task: str, tokens: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# (answers per task, answers per task already done) -> a progress display; the front chooses which
+ProgressFactory = Callable[[dict[str, int], dict[str, int]], AnswerProgress]
+
+
+class NullProgress:
+    """Progress that shows nothing (nothing to generate, or a caller that keeps its own)."""
+
+    def advance(self, task: str, tokens: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LineProgress:
+    """Piped or logged: a plain line every 30 s or 10% (answers done, tokens/s, time left)."""
+
+    def __init__(self, missing: int) -> None:
+        self.tokens, self.start = 0, time.monotonic()
+        self.plain = PlainProgress("answers generated", missing)
+
+    def advance(self, task: str, tokens: int) -> None:
+        self.tokens += tokens
+        self.plain.advance(extra=f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s")
+
+    def close(self) -> None:
+        pass
+
+
+def line_progress(totals: dict[str, int], done: dict[str, int]) -> AnswerProgress:
+    """The stages' default display: plain lines on stderr."""
+    return LineProgress(sum(totals.values()) - sum(done.values()))

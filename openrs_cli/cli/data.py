@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli.options import JsonOpt, SeedOpt
-from openrs_cli.cli.output import emit, say
+from openrs_cli.cli.output import emit, progress, say
 from openrs_cli.eval.backends.base import BACKENDS
 
 Backend = StrEnum("Backend", {name: name for name in BACKENDS})
@@ -167,7 +167,7 @@ def filter_command(
         output=output,
         limit=limit,
     )
-    result = run_filter(opts, say)
+    result = run_filter(opts, say, progress)
     emit(
         result,
         json_out,

@@ -192,7 +192,7 @@ def eval_command(
 
     folders = ", ".join(str(m.out_dir) for m in plan.models[:2]) + (" ..." if len(plan.models) > 2 else "")
     on_interrupt(f"every answer so far is cached in {folders}: run the same command again to resume")
-    summaries = run(plan, output.say)
+    summaries = run(plan, output.say, output.progress)
     output.emit(summaries if len(summaries) > 1 else summaries[0], json_out, lambda: _results_text(summaries))
 
 

@@ -36,3 +36,48 @@ def emit(result: Any, json_out: bool, human: str | Callable[[], str] | None = No
         return
     text = human() if callable(human) else human
     typer.echo(text, nl=not text.endswith("\n"))
+
+
+def progress(totals: dict[str, int], done: dict[str, int]):
+    """How a command shows answers being generated: a bar per task on a terminal, plain lines when piped."""
+    import sys
+
+    from openrs_cli.progress import line_progress
+
+    return BarProgress(totals, done) if sys.stderr.isatty() else line_progress(totals, done)
+
+
+class BarProgress:
+    """A rich progress bar per task and overall, on a terminal."""
+
+    def __init__(self, totals: dict[str, int], done: dict[str, int]) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.tokens, self.start = 0, _now()
+        self.bar = Progress(
+            TextColumn("{task.description:14s}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.ids = {t: self.bar.add_task(t, total=n, completed=done.get(t, 0), rate="") for t, n in totals.items()}
+        self.overall = self.bar.add_task("overall", total=sum(totals.values()), completed=sum(done.values()), rate="")
+        self.bar.start()
+
+    def advance(self, task: str, tokens: int) -> None:
+        self.tokens += tokens
+        rate = f"{self.tokens / max(1e-6, _now() - self.start):.0f} tok/s"
+        self.bar.update(self.ids[task], advance=1, rate=rate)
+        self.bar.update(self.overall, advance=1, rate=rate)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()

@@ -29,6 +29,7 @@ from openrs_cli.eval.stage import (
     resolve_prompt_tokens,
     sample_seed,
 )
+from openrs_cli.progress import ProgressFactory, line_progress
 from openrs_cli.rowfiles import read_rows
 
 # A port apart from eval's (8011), so a filter and an eval can each start a vLLM server on one machine.
@@ -71,7 +72,7 @@ def _read(dataset: Path) -> list[dict]:
     return rows
 
 
-def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
+def run_filter(opts: FilterOptions, say: Callable[[str], None], progress: ProgressFactory = line_progress) -> dict:
     from openrs_cli.eval.stage import MATH_QUERY_TEMPLATE, prompt_id
     from openrs_cli.provenance import endpoint_identity, model_identity
 
@@ -110,7 +111,7 @@ def run_filter(opts: FilterOptions, say: Callable[[str], None]) -> dict:
     def start_backend():
         return make_backend(settings, opts.model, sampling, out, seed=opts.seed)
 
-    stage = generate_and_score(jobs, cache, start_backend, sampling, workers=1)
+    stage = generate_and_score(jobs, cache, start_backend, sampling, workers=1, progress=progress)
     if stage.failures:
         reason = next(iter(stage.failures.values()))[:120]
         raise RuntimeFailure(

@@ -21,6 +21,7 @@ from openrs_cli.eval.prompts import messages_for, prompt_id, render
 from openrs_cli.eval.results import lighteval_results, timestamp, write_summary, write_task
 from openrs_cli.eval.stage import Answer, Job, StageResult, Throughput, generate_and_score, sample_seed
 from openrs_cli.eval.tasks import PAPER_TASKS, Problem, Task, load_problems
+from openrs_cli.progress import ProgressFactory, line_progress
 from openrs_cli.stats import task_stats
 
 Say = Callable[[str], None]
@@ -164,13 +165,15 @@ def summarise(
     }
 
 
-def evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, Any]:
+def evaluate_model(
+    plan: EvalPlan, target: ModelTarget, say: Say, progress: ProgressFactory = line_progress
+) -> dict[str, Any]:
     with folder_lock(target.out_dir, "eval"):
         clean_temporaries(target.out_dir)
-        return _evaluate_model(plan, target, say)
+        return _evaluate_model(plan, target, say, progress)
 
 
-def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, Any]:
+def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say, progress: ProgressFactory) -> dict[str, Any]:
     started = time.time()
     problems = {t.name: load_problems(t, plan.data_dir, plan.limit) for t in plan.tasks}
     identity = target_identity(plan, target)
@@ -194,7 +197,7 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
     workers = scoring_processes(plan.backend)
     chunk = plan.backend.batch_size if plan.backend.kind == "transformers" else 1
     stage: StageResult = generate_and_score(
-        jobs, cache, start_backend, plan.sampling, workers, say, plan.truncated, chunk
+        jobs, cache, start_backend, plan.sampling, workers, say, plan.truncated, chunk, progress
     )
     stamp = timestamp()
     task_of = {job.key: job.task for job in jobs}
@@ -236,8 +239,9 @@ def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say) -> dict[str, 
     return summary
 
 
-def run(plan: EvalPlan, say: Say) -> list[dict[str, Any]]:
-    return [evaluate_model(plan, target, say) for target in plan.models]
+def run(plan: EvalPlan, say: Say, progress: ProgressFactory = line_progress) -> list[dict[str, Any]]:
+    """Every model of the plan evaluated in turn; `progress` is how the front shows answers arriving."""
+    return [evaluate_model(plan, target, say, progress) for target in plan.models]
 
 
 def scoring_processes(backend: BackendSettings) -> int:

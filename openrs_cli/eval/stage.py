@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from openrs_cli.eval.backends.tokenizer import load_tokenizer
 from openrs_cli.eval.cache import AnswerCache, answer_key
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, messages_for, prompt_id
 from openrs_cli.eval.scoring import Score, make_scorer
-from openrs_cli.progress import PlainProgress
+from openrs_cli.progress import AnswerProgress, NullProgress, ProgressFactory, line_progress
 
 # What other stages (openrs data filter) use of eval: this module is eval's public face.
 __all__ = [
@@ -117,73 +116,18 @@ def sample_seed(base: int, task: str, problem: str, sample: int) -> int:
     return int(digest[:8], 16) % (2**31 - 1)
 
 
-class NullProgress:
-    """Progress that shows nothing (output redirected, or a caller that keeps its own)."""
-
-    def advance(self, task: str, tokens: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class BarProgress:
-    """A rich progress bar per task and overall, on a terminal."""
-
-    def __init__(self, totals: dict[str, int], done: dict[str, int]) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.tokens, self.start = 0, time.monotonic()
-        self.bar = Progress(
-            TextColumn("{task.description:14s}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self.ids = {t: self.bar.add_task(t, total=n, completed=done.get(t, 0), rate="") for t, n in totals.items()}
-        self.overall = self.bar.add_task("overall", total=sum(totals.values()), completed=sum(done.values()), rate="")
-        self.bar.start()
-
-    def advance(self, task: str, tokens: int) -> None:
-        self.tokens += tokens
-        rate = f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s"
-        self.bar.update(self.ids[task], advance=1, rate=rate)
-        self.bar.update(self.overall, advance=1, rate=rate)
-
-    def close(self) -> None:
-        self.bar.stop()
-
-
-class LineProgress:
-    """Piped or logged: a plain line every 30 s or 10% (answers done, tokens/s, time left)."""
-
-    def __init__(self, missing: int) -> None:
-        self.tokens, self.start = 0, time.monotonic()
-        self.plain = PlainProgress("answers generated", missing)
-
-    def advance(self, task: str, tokens: int) -> None:
-        self.tokens += tokens
-        self.plain.advance(extra=f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s")
-
-    def close(self) -> None:
-        pass
-
-
-def progress_for(jobs: list[Job], missing: list[Job]) -> BarProgress | LineProgress | NullProgress:
+def progress_for(jobs: list[Job], missing: list[Job], show: ProgressFactory = line_progress) -> AnswerProgress:
+    """The progress of this run's answers, as `show` (the front's choice) displays it; nothing when none are
+    missing."""
     if not missing:
         return NullProgress()
-    if not sys.stderr.isatty():
-        return LineProgress(len(missing))
     totals: dict[str, int] = {}
     for job in jobs:
         totals[job.task] = totals.get(job.task, 0) + 1
     pending: dict[str, int] = {}
     for job in missing:
         pending[job.task] = pending.get(job.task, 0) + 1
-    return BarProgress(totals, {t: n - pending.get(t, 0) for t, n in totals.items()})
+    return show(totals, {t: n - pending.get(t, 0) for t, n in totals.items()})
 
 
 # Rough answer lengths (tokens) of R1-style 1.5B models per benchmark, used only to send the longest
@@ -238,6 +182,7 @@ def generate_and_score(
     say: Callable[[str], None] = lambda message: None,
     truncated: str = "require-boxed",
     chunk: int = 1,
+    progress: ProgressFactory = line_progress,
 ) -> StageResult:
     """Every job's answer (cached or generated now) and its score; failed generations are reported.
 
@@ -250,7 +195,9 @@ def generate_and_score(
         missing = [j for c in chunks if any(cache.get(j.key) is None for j in c) for j in c]
     else:
         missing = longest_first([job for job in jobs if cache.get(job.key) is None], cache, jobs)
-    collector = _Collector(jobs, cache, make_scorer(scoring_workers(workers, len(jobs))), progress_for(jobs, missing))
+    collector = _Collector(
+        jobs, cache, make_scorer(scoring_workers(workers, len(jobs))), progress_for(jobs, missing, progress)
+    )
     for job in jobs:
         if (record := cache.get(job.key)) is not None:
             collector.score(job, record["text"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from openrs_cli.atomic import ensure_writable
 from openrs_cli.checkpoints import list_checkpoints, pick_checkpoints, step_of
@@ -20,7 +20,11 @@ from openrs_cli.eval.backends.base import (
     ENGINE_MODES,
     PROMPT_TOKENS,
     SAMPLING,
+    BackendName,
     BackendSettings,
+    Dtype,
+    Engine,
+    PromptTokens,
     Sampling,
     resolve_prompt_tokens,
 )
@@ -28,21 +32,24 @@ from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, load_template
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
 from openrs_cli.locations import locate
 
-PROTOCOLS = ("paper", "robust")
-TRUNCATION_RULES = ("require-boxed", "lighteval")  # how an answer cut at the length limit is scored
-SCORERS = ("lighteval", "math-verify-strict")  # `openrs eval --rescore --scorer`
+EvalProtocol = Literal["paper", "robust"]
+PROTOCOLS: tuple[str, ...] = get_args(EvalProtocol)
+Truncation = Literal["require-boxed", "lighteval"]  # how an answer cut at the length limit is scored
+TRUNCATION_RULES: tuple[str, ...] = get_args(Truncation)
+ScorerName = Literal["lighteval", "math-verify-strict"]  # `openrs rescore --scorer`
+SCORERS: tuple[str, ...] = get_args(ScorerName)
 
 
 @dataclass
 class EvalOptions:
     model: str
     tasks: str = "all"
-    backend: str = "auto"
+    backend: BackendName = "auto"
     base_url: str | None = None
     served_model_name: str | None = None
     gpus: str = "auto"
     tensor_parallel: int = 1
-    protocol: str = "paper"
+    protocol: EvalProtocol = "paper"
     samples: int | None = None
     limit: int | None = None
     seed: int = 42
@@ -60,11 +67,13 @@ class EvalOptions:
     max_model_len: int | None = None
     system_prompt: str | None = None
     prompt_template: Path | None = None  # a text file holding {question}
-    truncated: str = "require-boxed"  # how an answer cut at the length limit is scored
+    truncated: Truncation = "require-boxed"  # how an answer cut at the length limit is scored
     batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (one seed per answer)
-    dtype: str = "auto"
-    engine: str = "auto"  # vllm: eager or compiled; auto decides by device and job size
-    prompt_tokens: str = "auto"  # auto: paper where openrs tokenizes (vllm, transformers), server for an endpoint
+    dtype: Dtype = "auto"
+    engine: Engine = "auto"  # vllm: eager or compiled; auto decides by device and job size
+    prompt_tokens: PromptTokens = (
+        "auto"  # auto: paper where openrs tokenizes (vllm, transformers), server for an endpoint
+    )
     planning_only: bool = False
 
 
@@ -91,7 +100,7 @@ class EvalPlan:
     limit: int | None = None
     template: str = MATH_QUERY_TEMPLATE
     system_prompt: str | None = None
-    truncated: str = "require-boxed"
+    truncated: Truncation = "require-boxed"
     notes: list[str] = field(default_factory=list)
 
     @property

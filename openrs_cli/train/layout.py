@@ -21,7 +21,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import visible_devices_env
@@ -30,8 +30,10 @@ from openrs_cli.secrets import redact
 from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
 from openrs_cli.vllm_serving import SERVER_MODULE
 
-LAYOUTS = ("auto", "server", "colocate")
-GENERATIONS = ("vllm", "transformers", "auto")
+LayoutName = Literal["auto", "server", "colocate"]
+LAYOUTS: tuple[str, ...] = get_args(LayoutName)
+Generation = Literal["vllm", "transformers", "auto"]
+GENERATIONS: tuple[str, ...] = get_args(Generation)
 ZERO2_CONFIG = "zero2.yaml"
 COLOCATE_MEMORY = 0.3  # vLLM's share of each GPU when it lives beside training
 
@@ -150,14 +152,14 @@ def plan_layout(
     config: dict[str, Any],
     gpu_ids: list[int],
     config_path: Path,
-    layout: str = "auto",
+    layout: LayoutName = "auto",
     nodes: int = 1,
     node_rank: int = 0,
     main_process_ip: str | None = None,
     main_process_port: int = 29500,
     vllm_port: int = 8000,
     explicit_keys: frozenset[str] = frozenset(),
-    generation: str = "vllm",
+    generation: Generation = "vllm",
 ) -> TrainPlan:
     """Decide the layout and build every command; `config` is copied and given the layout's settings.
 

@@ -21,7 +21,7 @@ from openrs_cli.hardware import resolve_gpus
 from openrs_cli.localmodels import usable_model
 from openrs_cli.secrets import redact
 from openrs_cli.train import recipes
-from openrs_cli.train.layout import GENERATIONS, TrainPlan, plan_layout
+from openrs_cli.train.layout import GENERATIONS, Generation, LayoutName, TrainPlan, plan_layout
 
 CONFIG_NAME = "openrs_config.yaml"
 
@@ -40,8 +40,8 @@ class TrainOptions:
     report_to: str | None = None
     sets: list[str] = field(default_factory=list)
     gpus: str = "auto"
-    layout: str = "auto"
-    generation: str = "auto"
+    layout: LayoutName = "auto"
+    generation: Generation = "auto"
     nodes: int = 1
     node_rank: int = 0
     main_process_ip: str | None = None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 
-BACKENDS = ("auto", "vllm", "endpoint", "transformers")
+BackendName = Literal["auto", "vllm", "endpoint", "transformers"]
+BACKENDS: tuple[str, ...] = get_args(BackendName)
 
 
 def _option(flag: str, help: str, low: float, high: float | None = None, low_open: bool = False) -> dict:
@@ -64,8 +65,10 @@ def sampling_fields() -> dict[str, Any]:
     return {f.name: f for f in fields(Sampling)}
 
 
-DTYPES = ("auto", "bfloat16", "float16", "float32")
-ENGINE_MODES = ("auto", "eager", "compiled")  # vLLM: eager skips torch.compile and CUDA graphs
+Dtype = Literal["auto", "bfloat16", "float16", "float32"]
+DTYPES: tuple[str, ...] = get_args(Dtype)
+Engine = Literal["auto", "eager", "compiled"]  # vLLM: eager skips torch.compile and CUDA graphs
+ENGINE_MODES: tuple[str, ...] = get_args(Engine)
 # How the prompt reaches the model:
 #   paper:    the chat template rendered as text, then tokenized *with* the tokenizer's special tokens, as the
 #             paper's lighteval (ed08481, add_special_tokens=True) fed vLLM: R1-Distill's tokenizer adds a BOS
@@ -73,7 +76,8 @@ ENGINE_MODES = ("auto", "eager", "compiled")  # vLLM: eager skips torch.compile 
 #             (Qwen3, SmolLM2) gives exactly the template's tokens;
 #   template: the chat template's tokens only (one BOS), what a chat endpoint builds;
 #   server:   the messages, templated by the server (endpoint backend).
-PROMPT_TOKENS = ("auto", "paper", "template", "server")
+PromptTokens = Literal["auto", "paper", "template", "server"]
+PROMPT_TOKENS: tuple[str, ...] = get_args(PromptTokens)
 
 
 def resolve_prompt_tokens(requested: str, kind: str) -> str:
@@ -95,7 +99,7 @@ def resolve_prompt_tokens(requested: str, kind: str) -> str:
 class BackendSettings:
     """How answers are generated: the backend and what it needs to start."""
 
-    kind: str  # vllm, endpoint or transformers
+    kind: BackendName  # vllm, endpoint or transformers (the plan resolves "auto")
     gpu_ids: list[int]  # physical indices; a vLLM server gets exactly these
     base_url: str | None = None
     served_model_name: str | None = None
@@ -108,9 +112,9 @@ class BackendSettings:
     max_num_seqs: int = 256  # sequences each vLLM engine batches (vLLM's default)
     max_model_len: int | None = None  # vLLM's context; None: max_new_tokens + room for the prompt
     batch_size: int = 1  # transformers backend: requests generated together (fixed chunks)
-    dtype: str = "auto"  # weights and activations (vLLM --dtype, transformers dtype)
-    engine: str = "compiled"  # vllm: eager or compiled (the plan resolves "auto")
-    prompt_tokens: str = "template"  # paper, template or server (the plan resolves "auto")
+    dtype: Dtype = "auto"  # weights and activations (vLLM --dtype, transformers dtype)
+    engine: Engine = "compiled"  # vllm: eager or compiled (the plan resolves "auto")
+    prompt_tokens: PromptTokens = "template"  # paper, template or server (the plan resolves "auto")
     cpu: bool = False  # vllm on vLLM's CPU build: its CPU settings
 
     @property

@@ -63,6 +63,22 @@ class EndpointBackend:
         self.timeout_s, self.backoff_s = timeout_s, backoff_s
         self.model = model or self._first_model() or fallback_model or ""
 
+    @classmethod
+    def for_settings(
+        cls, base_url: str, model: str | None, settings, tokenizer=None, fallback_model: str | None = None
+    ) -> EndpointBackend:
+        """The client a plan's `BackendSettings` describe (requests in flight, timeout, retries, prompt tokens)."""
+        return cls(
+            base_url,
+            model,
+            fallback_model=fallback_model,
+            concurrency=settings.in_flight,
+            timeout_s=settings.request_timeout_s,
+            retries=settings.retries,
+            tokenizer=tokenizer,
+            prompt_tokens=settings.prompt_tokens,
+        )
+
     def _get_models(self):
         import httpx
 

@@ -57,15 +57,8 @@ def make_backend(
             from openrs_cli.eval.backends.tokenizer import load_tokenizer
 
             tokenizer = load_tokenizer(model, revision)
-        backend = EndpointBackend(
-            settings.base_url or "",
-            settings.served_model_name,
-            fallback_model=model,
-            concurrency=settings.in_flight,
-            timeout_s=settings.request_timeout_s,
-            retries=settings.retries,
-            tokenizer=tokenizer,
-            prompt_tokens=settings.prompt_tokens,
+        backend = EndpointBackend.for_settings(
+            settings.base_url or "", settings.served_model_name, settings, tokenizer, fallback_model=model
         )
         backend.check()
         return backend

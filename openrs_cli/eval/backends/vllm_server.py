@@ -90,15 +90,7 @@ class VllmBackend:
         except BaseException:
             stop(self.proc)
             raise
-        self.endpoint = EndpointBackend(
-            f"{url}/v1",
-            model=SERVED_NAME,
-            concurrency=settings.in_flight,
-            timeout_s=settings.request_timeout_s,
-            retries=settings.retries,
-            tokenizer=tokenizer,
-            prompt_tokens=settings.prompt_tokens,
-        )
+        self.endpoint = EndpointBackend.for_settings(f"{url}/v1", SERVED_NAME, settings, tokenizer)
         self.notes = self.endpoint.notes
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, on_result: OnResult) -> None:

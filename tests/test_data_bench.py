@@ -18,7 +18,7 @@ def fake_hub(monkeypatch, data_dir):
     from openrs_cli.rowfiles import read_rows
 
     files = {"aime24": "aime24", "math_500": "math500", "amc23": "amc23", "minerva": "minerva"}
-    files |= {"olympiadbench": "olympiadbench", "aime25": "aime24"}
+    files |= {"olympiadbench": "olympiadbench", "aime25": "aime24", "hmmt25": "hmmt25"}
     asked = []
 
     def rows(task, revision=None):
@@ -35,10 +35,19 @@ def test_writes_every_benchmark_in_the_layout_eval_reads(capsys, fake_hub, data_
     code, stdout, err = invoke(capsys, "data", "bench", "--output-dir", str(out), "--json")
     assert code == 0, err
     written = {row["task"]: row for row in json.loads(stdout)}
-    assert list(written) == ["aime24", "math_500", "amc23", "minerva", "olympiadbench", "aime25"]
+    assert list(written) == ["aime24", "math_500", "amc23", "minerva", "olympiadbench", "aime25", "hmmt25"]
+    assert ("MathArena/hmmt_feb_2025", "train", None) in fake_hub
     assert ("HuggingFaceH4/MATH-500", "test", None) in fake_hub
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["aime24.jsonl", "math500.jsonl", "amc23.jsonl", "minerva.jsonl", "olympiadbench.jsonl", "aime25.jsonl"]
+        [
+            "aime24.jsonl",
+            "math500.jsonl",
+            "amc23.jsonl",
+            "minerva.jsonl",
+            "olympiadbench.jsonl",
+            "aime25.jsonl",
+            "hmmt25.jsonl",
+        ]  # fmt: skip
     )
     code, stdout, err = invoke(
         capsys, "eval", "--model", "org/m", "--tasks", "all", "--data-dir", str(out), "--dry-run", "--json"

@@ -180,7 +180,10 @@ def filter_command(
 def bench(
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Folder to write <task>.jsonl files into.")],
     tasks: Annotated[
-        str, typer.Option("--tasks", help="all (the paper's five + aime25) or names, comma-separated.")
+        str,
+        typer.Option(
+            "--tasks", help="all (the paper's five, aime25, hmmt25) or names and groups (recent), comma-separated."
+        ),
     ] = "all",
     revision: Annotated[str | None, typer.Option("--revision", help="Dataset revision on the Hub.")] = None,
     json_out: JsonOpt = False,

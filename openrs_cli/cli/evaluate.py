@@ -34,7 +34,11 @@ def eval_command(
         str | None, typer.Option("--model", help="Hub id, local model folder, or training output folder.")
     ] = None,
     tasks: Annotated[
-        str, typer.Option("--tasks", help=f"all (the paper's five) or names, comma-separated: {', '.join(TASKS)}.")
+        str,
+        typer.Option(
+            "--tasks",
+            help=f"all (the paper's five), recent (aime25, hmmt25) or names: {', '.join(TASKS)}.",
+        ),
     ] = "all",
     backend: Annotated[
         Backend, typer.Option("--backend", help="auto: endpoint with --base-url, vllm with GPUs, else transformers.")

@@ -17,7 +17,7 @@ from openrs_cli.eval.tasks import TASKS, Task, load_problems
 from openrs_cli.progress import track
 
 # the paper's five, then AIME 2025 (openrs's sixth task)
-DEFAULT_BENCHMARKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench", "aime25")
+DEFAULT_BENCHMARKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench", "aime25", "hmmt25")
 
 
 @dataclass

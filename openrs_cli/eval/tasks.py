@@ -77,11 +77,25 @@ TASKS: dict[str, Task] = {
             4,
         ),
         Task("aime25", "math-ai/aime25", "test", "problem", "answer", "expr", ("aime25", "aime_2025"), 16),
+        # HMMT February 2025 (MathArena's LaTeX transcription, 30 problems, CC-BY-NC-SA-4.0): answers are LaTeX
+        Task(
+            "hmmt25",
+            "MathArena/hmmt_feb_2025",
+            "train",
+            "problem",
+            "answer",
+            "latex",
+            ("hmmt25", "hmmt_feb_2025"),
+            16,
+            ("hmmt_2025", "hmmt_feb25"),
+        ),
         # openrs's own word problems (package data); the demo evaluates on a held-out part of them
         Task("arithmetic", "builtin:arithmetic", "test", "problem", "answer", "expr", ("arithmetic",), 4),
     ]
 }
 PAPER_TASKS = ("aime24", "math_500", "amc23", "minerva", "olympiadbench")
+# named groups for --tasks: the paper's five, and the newer competitions (less likely seen in pre-training)
+TASK_GROUPS = {"all": PAPER_TASKS, "paper": PAPER_TASKS, "recent": ("aime25", "hmmt25")}
 
 
 @dataclass(frozen=True)
@@ -97,15 +111,21 @@ class Problem:
 
 
 def parse_tasks(spec: str) -> list[Task]:
-    """'all' = the paper's five; otherwise comma-separated names."""
-    names = list(PAPER_TASKS) if spec.strip() in ("all", "paper") else [n.strip() for n in spec.split(",") if n.strip()]
+    """'all' (or 'paper') = the paper's five, 'recent' = aime25 and hmmt25; otherwise comma-separated names and
+    groups.
+
+    >>> [t.name for t in parse_tasks("recent")], [t.name for t in parse_tasks("aime24,recent")]
+    (['aime25', 'hmmt25'], ['aime24', 'aime25', 'hmmt25'])
+    """
+    given = [n.strip() for n in spec.split(",") if n.strip()]
+    names = [m for n in given for m in TASK_GROUPS.get(n, (n,))]
     if not names:
         raise BadInputError("no tasks given", f"use --tasks all or some of {', '.join(TASKS)}")
     out = []
     for name in names:
         if name not in TASKS:
             close = difflib.get_close_matches(name, list(TASKS), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"choose from all, {', '.join(TASKS)}"
+            hint = f"did you mean '{close[0]}'?" if close else f"choose from all, recent, {', '.join(TASKS)}"
             raise BadInputError(f"unknown task '{name}'", hint)
         if TASKS[name] not in out:
             out.append(TASKS[name])

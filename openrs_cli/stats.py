@@ -22,6 +22,10 @@ class TaskStats:
     n_problems: int
     n_samples: int
     k: int
+    # "seed runs" (Sober Look, arXiv 2504.07086): sample j of every problem is run j (they share its seed); the
+    # mean and the standard deviation of the k runs' accuracies. None with one sample per problem.
+    seed_mean: float | None = None
+    seed_std: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +37,8 @@ def task_stats(per_problem: Sequence[Sequence[float]]) -> TaskStats:
     >>> s = task_stats([[1, 1], [0, 1], [0, 0]])
     >>> round(s.avg_at_k, 3), round(s.pass_at_k, 3), s.n_problems, s.n_samples
     (0.5, 0.667, 3, 6)
+    >>> round(s.seed_mean, 3), round(s.seed_std, 3)  # runs 1/3 and 2/3
+    (0.5, 0.236)
     >>> [round(x, 3) for x in (task_stats([[0]] * 12).ci95_low, task_stats([[0]] * 12).ci95_high)]
     [0.0, 0.242]
     """
@@ -50,7 +56,28 @@ def task_stats(per_problem: Sequence[Sequence[float]]) -> TaskStats:
         low, high = wilson(round(mean * n), n)
     else:  # avg@k over problems: a normal interval on the problem means
         low, high = max(0.0, mean - Z95 * stderr), min(1.0, mean + Z95 * stderr)
-    return TaskStats(mean, pass_k, stderr, low, high, n, sum(len(s) for s in scored), k)
+    runs = seed_runs(scored)
+    spread = (sum(runs) / len(runs), _sample_std(runs)) if len(runs) > 1 else (None, None)
+    return TaskStats(mean, pass_k, stderr, low, high, n, sum(len(s) for s in scored), k, *spread)
+
+
+def seed_runs(per_problem: Sequence[Sequence[float]]) -> list[float]:
+    """Accuracy of each seed run: run j scores sample j of every problem that has one (samples in seed order).
+
+    >>> seed_runs([[1, 1], [0, 1], [0, 0]])
+    [0.3333333333333333, 0.6666666666666666]
+    """
+    k = max((len(s) for s in per_problem), default=0)
+    runs = []
+    for j in range(k):
+        column = [s[j] for s in per_problem if len(s) > j]
+        runs.append(sum(column) / len(column))
+    return runs
+
+
+def _sample_std(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

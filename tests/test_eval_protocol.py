@@ -183,3 +183,38 @@ def test_report_json_carries_provenance(capsys, tmp_path, tiny_model, data_dir):
     assert code == 0, err
     (row,) = [r for r in json.loads(stdout) if r["source"] == "measured"]
     assert row["provenance"]["aime24"]["prompt_tokens"] == "paper"
+
+
+def test_hmmt25_reads_latex_answers_and_recent_is_aime25_with_hmmt25(capsys, data_dir, tmp_path):
+    """HMMT February 2025's golds are LaTeX (fractions, roots): a boxed equal expression scores, another fails;
+    `--tasks recent` plans aime25 and hmmt25."""
+    from openrs_cli.eval.scoring import score_answer
+    from openrs_cli.eval.tasks import TASKS, load_problems
+
+    problems = load_problems(TASKS["hmmt25"], data_dir / "bench")
+    golds = {p.question[:20]: p.golds for p in problems}
+    assert len(problems) == 4 and TASKS["hmmt25"].gold_type == "latex"
+    fraction = next(g for q, g in golds.items() if q.startswith("Compute the value"))
+    assert score_answer("So the sum is $\\boxed{\\dfrac{3}{4}}$.", list(fraction), "latex").correct == 1.0
+    assert score_answer("So the sum is $\\boxed{0.75}$.", list(fraction), "latex").correct == 1.0
+    assert score_answer("So the sum is $\\boxed{\\frac{2}{3}}$.", list(fraction), "latex").correct == 0.0
+    root = next(g for q, g in golds.items() if q.startswith("A square"))
+    assert score_answer("The side is $\\boxed{2\\sqrt{2}}$.", list(root), "latex").correct == 1.0
+    code, out, err = invoke(capsys, "eval", "--model", "org/m", "--tasks", "recent", "--dry-run", "--json")
+    assert code == 0, err
+    assert [t["name"] for t in json.loads(out)["tasks"]] == ["aime25", "hmmt25"]
+
+
+def test_an_eval_summary_carries_the_seed_runs_spread(capsys, data_dir, tmp_path):
+    """k samples per problem are k seed runs: the summary gives their mean (= avg@k here, every problem having
+    all k) and their standard deviation (0 when every run scores the same)."""
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(answer="\\boxed{7}") as server:
+        code, out, err = invoke(
+            capsys, "eval", "--model", "fake/m", "--base-url", server.url, "--tasks", "aime24", "--limit", "3",
+            "--samples", "2", "--data-dir", str(data_dir / "bench"), "--output-dir", str(tmp_path / "e"), "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    entry = json.loads(out)["tasks"]["aime24"]
+    assert entry["k"] == 2 and entry["seed_mean"] == entry["avg_at_k"] and entry["seed_std"] == 0.0

@@ -186,3 +186,20 @@ def test_costs_come_from_the_runs_own_step_times_and_gpus(capsys, tmp_path):
     assert code == 0 and "step 4: 0.133 GPU-hours" in err and "per GPU-hour" not in err
     (run / "openrs_plan.json").unlink()
     assert_error(invoke(capsys, *args), 2, "openrs_plan.json")
+
+
+def test_the_seed_spread_of_an_openrs_summary_is_noted_beside_the_table(capsys, tmp_path):
+    """Sober Look's mean ± std of single seed runs, from an eval's summary, next to the interval of the mean."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    entry = {"complete": True, "avg_at_k": 0.3, "stderr": 0.05, "k": 4, "n_problems": 30}
+    (ev / "summary.json").write_text(
+        json.dumps({"name": "mine", "tasks": {"aime24": {**entry, "seed_mean": 0.3, "seed_std": 0.06}}})
+    )
+    args = ["report", str(ev), "--no-quoted", "--no-figures", "--output-dir", str(tmp_path / "r")]
+    code, out, err = invoke(capsys, *args)
+    assert code == 0, err
+    assert "Seed spread" in out and "mine aime24 30.0 ± 6.0 (4 runs)" in out
+    code, out, err = invoke(capsys, *args, "--json")
+    (row,) = json.loads(out)
+    assert row["seed_spread"] == {"aime24": {"mean": 30.0, "std": 6.0}}

@@ -110,11 +110,11 @@ def task_result(
     provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one task's lighteval-layout results and details; return its summary entry."""
-    per_problem: dict[int, list[float]] = {p.index: [] for p in problems}
+    per_problem: dict[int, list[tuple[int, float]]] = {p.index: [] for p in problems}
     details = []
     for answer in answers:
         job, record, score = answer.job, answer.record, answer.score
-        per_problem[job.index].append(score.correct)
+        per_problem[job.index].append((job.sample, score.correct))
         details.append(
             {
                 "index": job.index,
@@ -130,7 +130,8 @@ def task_result(
                 "correct": score.correct,
             }
         )
-    stats = task_stats([per_problem[p.index] for p in problems])
+    # each problem's scores in sample order: sample j of every problem is seed run j
+    stats = task_stats([[c for _, c in sorted(per_problem[p.index])] for p in problems])
     extra = {
         "failed": failed,
         "truncated": sum(a.record.get("finish_reason") == "length" for a in answers),

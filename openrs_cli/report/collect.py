@@ -34,6 +34,7 @@ class Measurement:
     path: Path
     throughput: dict | None = None  # openrs summaries: generated tokens, seconds, tokens/s, requests/s
     provenance: dict | None = None  # openrs summaries: software, devices, model identity, engine, sampling
+    seed_spread: tuple[float, float] | None = None  # openrs summaries: mean and std of the k seed runs
 
 
 def headline_metric(values: dict) -> tuple[float | None, float | None]:
@@ -101,6 +102,12 @@ def parse_lighteval(path: Path, data: dict, warn=lambda message: None) -> list[M
     return out
 
 
+def _spread(stats: dict) -> tuple[float, float] | None:
+    mean, std = stats.get("seed_mean"), stats.get("seed_std")
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std))
+    return (float(mean), float(std)) if numbers else None
+
+
 def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Measurement]:
     model = str(data.get("name") or data.get("model") or "unknown")
     stamp = f"{path.stat().st_mtime:020.6f}"
@@ -129,6 +136,7 @@ def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Mea
                     path,
                     stats.get("throughput") if isinstance(stats.get("throughput"), dict) else None,
                     data.get("provenance") if isinstance(data.get("provenance"), dict) else None,
+                    _spread(stats),
                 )
             )
     return out
@@ -222,6 +230,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
                     problems={t: m.problems for t, m in latest.items() if isinstance(m.problems, int)},
                     throughput={t: m.throughput for t, m in latest.items() if m.throughput},
                     provenance={t: m.provenance for t, m in latest.items() if m.provenance},
+                    seed_spread={t: m.seed_spread for t, m in latest.items() if m.seed_spread},
                 )
             )
     rows.sort(key=lambda r: (r.series or r.name, r.step or 0))

@@ -48,6 +48,7 @@ class TableRow:
     problems: dict[str, int] = field(default_factory=dict)  # measured: problems per task
     throughput: dict[str, dict] = field(default_factory=dict)  # measured by openrs: generation speed per task
     provenance: dict[str, dict] = field(default_factory=dict)  # measured by openrs: what each task ran with
+    seed_spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # task -> (mean, std) of seed runs
 
     def percent(self, task: str) -> float | None:
         value = self.scores.get(task)
@@ -78,6 +79,7 @@ class TableRow:
             "average": self.average(),
             "samples": dict(self.samples),
             "stderr": {t: pct(v) for t, v in self.stderr.items()},
+            "seed_spread": {t: {"mean": pct(m), "std": pct(sd)} for t, (m, sd) in self.seed_spread.items()},
             "cost": self.cost,
             "throughput": dict(self.throughput),
             "provenance": dict(self.provenance),

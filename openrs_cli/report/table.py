@@ -58,6 +58,16 @@ def markdown(rows: list[TableRow], footnote: str, costs: bool) -> str:
     ]
     if speeds:
         notes.append("Generation speed (answers generated in that run): " + "; ".join(speeds) + ".")
+    spreads = [
+        f"{r.name} {t} {100 * mean:.1f} ± {100 * std:.1f} ({r.samples.get(t, '?')} runs)"
+        for r in rows
+        for t, (mean, std) in r.seed_spread.items()
+    ]
+    if spreads:  # Sober Look (arXiv 2504.07086): the spread of single runs, beside the interval of the mean
+        notes.append(
+            "Seed spread (mean ± standard deviation of single seed runs, sample j of every problem being run j; "
+            "the intervals above are for the mean of all samples): " + "; ".join(spreads) + "."
+        )
     return "\n".join(lines) + "\n\n" + "\n".join(f"_{n}_" for n in notes) + "\n"
 
 

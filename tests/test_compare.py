@@ -148,3 +148,27 @@ def test_rescore_writes_each_models_answers_under_that_model(tmp_path):
     assert {m: r[next(iter(r))] for m, r in by_model.items()} == {"org/good": 1.0, "org/bad": 0.0}
     for model in ("org/good", "org/bad"):
         assert list((folder / "results" / model).glob("results_amc23_*.json"))
+
+
+def test_paired_sides_with_several_samples_show_the_spread_of_single_seed_runs(capsys, tmp_path):
+    """Sample j of every problem is seed run j: A's two runs score 100% and 0% (std 70.7 points), B's both 67%."""
+
+    def side(name, correct):  # correct[i][j]: problem i, sample j
+        folder = tmp_path / name / "details" / name / "2026-01-01T00-00-00"
+        folder.mkdir(parents=True)
+        rows = [
+            {"index": i, "question": f"q{i}", "gold": "1", "answer": "x", "correct": c, "sample": j}
+            for i, samples in enumerate(correct)
+            for j, c in (reversed if i % 2 else list)(list(enumerate(samples)))  # file order is not sample order
+        ]
+        (folder / "details_aime24_2026-01-01T00-00-00.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(tmp_path / name)
+
+    a = side("a", [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    b = side("b", [[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    code, out, err = invoke(capsys, "compare", a, b, "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["a_seed_std"] == 70.71 and row["b_seed_std"] == 0.0
+    code, out, _ = invoke(capsys, "compare", a, b)
+    assert "Seed spread (std of single seed runs, points): aime24 A 70.7, B 0.0." in out

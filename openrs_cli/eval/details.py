@@ -152,13 +152,13 @@ def read_answers(path: Path) -> list[SavedAnswer]:
 
 
 def read_details(path: Path) -> dict[str, list[float]]:
-    """Problem key -> the sample scores the eval gave."""
-    problems: dict[str, list[float]] = {}
+    """Problem key -> the sample scores the eval gave, in sample order (sample j of every problem is seed run j)."""
+    problems: dict[str, list[tuple[int, float]]] = {}
     for answer in read_answers(path):
         if answer.old is None:
             raise BadInputError(f"{path} has answers with no score (correct or extractive_match)", "rescore it first")
-        problems.setdefault(answer.problem, []).append(answer.old)
-    return problems
+        problems.setdefault(answer.problem, []).append((answer.sample, answer.old))
+    return {key: [score for _, score in sorted(scores)] for key, scores in problems.items()}  # in sample order
 
 
 def details_files(folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from openrs_cli.stats import (
     bootstrap_p,
     paired_bootstrap,
     percentile_interval,
+    seed_runs,
     unpaired_normal,
 )
 
@@ -48,6 +49,8 @@ class ComparisonRow:
     only_in_a: int = 0
     only_in_b: int = 0
     inside_a_interval: bool | None = None  # --against: does the quoted number lie in A's 95% interval?
+    a_seed_std: float | None = None  # points: std of A's single seed runs (k > 1 samples per problem, paired)
+    b_seed_std: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -55,6 +58,15 @@ class ComparisonRow:
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else round(100 * x, 2)
+
+
+def _seed_std(per_problem: list[list[float]]) -> float | None:
+    """Points: the standard deviation of the single seed runs (sample j of every problem is run j)."""
+    runs = seed_runs(per_problem)
+    if len(runs) < 2:
+        return None
+    mean = sum(runs) / len(runs)
+    return _pct(math.sqrt(sum((r - mean) ** 2 for r in runs) / (len(runs) - 1)))
 
 
 def compare_task(task: str, a: TaskEvidence, b: TaskEvidence, resamples: int, seed: int) -> tuple[ComparisonRow, list]:
@@ -80,6 +92,8 @@ def compare_task(task: str, a: TaskEvidence, b: TaskEvidence, resamples: int, se
                 flips_down=sum(1 for x, y in majority if x and not y),
                 only_in_a=len(set(a.problems) - set(b.problems)),
                 only_in_b=len(set(b.problems) - set(a.problems)),
+                a_seed_std=_seed_std(sa),
+                b_seed_std=_seed_std(sb),
             )
             return row, boot
     se_a, se_b = a.stderr or 0.0, b.stderr or 0.0
@@ -211,6 +225,13 @@ def render(rows: list[ComparisonRow], fmt: str) -> str:
         unpaired = [r.task for r in group if not r.paired]
         if unpaired and not against:
             lines.append(f"\nUnpaired (no per-problem answers on one side): {', '.join(unpaired)}.")
+        spreads = [
+            f"{r.task} A {r.a_seed_std:.1f}, B {r.b_seed_std:.1f}"
+            for r in group
+            if r.a_seed_std is not None and r.b_seed_std is not None
+        ]
+        if spreads and not against:
+            lines.append(f"\nSeed spread (std of single seed runs, points): {'; '.join(spreads)}.")
         skipped = sum(r.only_in_a + r.only_in_b for r in group)
         if skipped:
             lines.append(f"\n{skipped} problem(s) answered on one side only were left out.")

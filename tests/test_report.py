@@ -101,12 +101,17 @@ def test_training_curves_from_trainer_state(capsys, tmp_path):
     run.mkdir(parents=True)
     history = [
         {"step": s, "reward": s / 10, "kl": s / 100, "loss": 0.1, "completions/mean_length": 40 + s}
+        | {f"rewards/{name}/mean": s / 20 for name in ("accuracy", "format", "cosine")}
         for s in range(1, 5)
     ]
     (run / "trainer_state.json").write_text(json.dumps({"log_history": history}))
     code, _, err = invoke(capsys, "report", "--train-dir", str(tmp_path / "run"), "--output-dir", str(tmp_path / "o"))
     assert code == 0, err
     assert (tmp_path / "o" / "training.png").stat().st_size > 10_000
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "o" / "training.png").size
+    assert width < 1.5 * height  # seven panels in a grid that reads at a glance, not one 4,600-pixel row
 
 
 def test_formats_and_costs(capsys, fixtures, tmp_path):

@@ -58,12 +58,11 @@ def average_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
         plt.Rectangle((0, 0), 1, 1, color=c, ec="black", lw=0.4, hatch=h)
         for c, h in [(QUOTED, ""), (HIGHLIGHT, ""), (MEASURED, "//")]
     ]
-    ax.legend(
+    ax.legend(  # beside the axes, as the per-benchmark figure's: never on the axis label
         handles,
         ["quoted", "Open-RS (quoted)", "measured"],
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.08 - 2.4 / (0.38 * len(shown) + 1.2) * 0.1),
-        ncol=3,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
         fontsize=8,
         frameon=False,
     )
@@ -102,7 +101,7 @@ def benchmark_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
             linewidth=0.3,
             label=row.name + (" (measured)" if row.source == "measured" else ""),
         )
-        if not quoted:
+        if not quoted and row.source != "measured":
             ax.bar_label(
                 bars,
                 labels=[f"{row.percent(t):.1f}" if row.percent(t) is not None else "" for t in tasks],
@@ -119,11 +118,17 @@ def benchmark_bars(rows: list[TableRow], out_dir: Path) -> list[Path]:
             below = [y - lo for y, lo in zip(ys, low, strict=True)]
             above = [hi - y for y, hi in zip(ys, high, strict=True)]
             ax.errorbar(xs, ys, yerr=[below, above], fmt="none", ecolor="black", elinewidth=0.8, capsize=3)
+            if not quoted:  # the value above its error bar, never on it
+                for x, top, task in zip(xs, high, tasks, strict=True):
+                    if row.percent(task) is not None:
+                        ax.text(
+                            x, min(top, 100) + 1.5, f"{row.percent(task):.1f}", ha="center", va="bottom", fontsize=8
+                        )
             zero = [x for x, y, t in zip(xs, ys, tasks, strict=True) if y == 0 and row.percent(t) is not None]
             ax.plot(zero, [0.6] * len(zero), marker="_", markersize=14, color=cmap(i % 20), linestyle="none")
     ax.set_xticks(range(len(tasks)), [TASK_LABELS.get(t, t) for t in tasks])
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 105)  # room for a label above a bar's interval
     ax.set_title("Per-benchmark comparison (small models)" if quoted else "Per-task comparison (measured)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     paths = _save(fig, out_dir, "benchmarks")
@@ -233,8 +238,12 @@ def training_curves(history: list[dict], name: str, out_dir: Path) -> list[Path]
     keys = TRAIN_KEYS[:1] + reward_keys(history) + TRAIN_KEYS[1:]
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 3.3), squeeze=False)
-    for ax, (key, label) in zip(axes[0], keys, strict=True):
+    cols = min(3, len(keys))  # a grid that reads at a glance, not one row of 7 panels
+    rows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
+    for ax, (key, label) in zip(axes.flat, keys, strict=False):
         pts = [(h["step"], h[key]) for h in history if key in h and "step" in h]
         if pts:
             ax.plot(*zip(*pts, strict=True), marker="." if len(pts) < 30 else None, color=HIGHLIGHT)

@@ -132,3 +132,17 @@ def test_ctrl_c_stops_training_and_exits_130(train_args, tmp_path):
     assert "interrupted" in err
     time.sleep(1)
     assert _entry_pids(str(out)) == []
+
+
+def test_a_second_training_run_on_a_folder_in_use_is_refused(capsys, tiny_model, data_dir, tmp_path):
+    """Two `openrs train` on one output folder would write the same checkpoints: the second stops at once with
+    one line naming the holder, before any process starts."""
+    from openrs_cli.atomic import folder_lock
+    from tests.cli_helpers import assert_error, invoke
+
+    out = tmp_path / "run"
+    dataset = data_dir / "train" / "math_train.jsonl"
+    with folder_lock(out, "train"):  # as a first run holds it
+        result = invoke(capsys, *smoke_train_args(tiny_model, out, "max_steps=1", dataset=dataset))
+    assert_error(result, 2, "is in use by another openrs train", f"pid {os.getpid()}")
+    assert not (out / "openrs_config.yaml").exists()  # nothing written, nothing started

@@ -174,6 +174,11 @@ def plan_layout(
     cfg = dict(config)
     entry = ["-m", "openrs_cli.train.entry", "--config", str(config_path)]
     if chosen == "cpu":
+        if nodes > 1:  # never ignored: each node would train alone, all of them into one output folder
+            raise BadInputError(
+                f"--nodes {nodes} with no GPU in use: openrs trains on several machines only with GPUs",
+                "drop --nodes to train on this CPU, or run on GPU machines",
+            )
         return _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys)
     if chosen == "server":
         placed = _server(cfg, gpu_ids, explicit_keys, vllm_port)

@@ -26,6 +26,17 @@ def write_slurm(plan: TrainPlan, slurm: Path) -> tuple[Path, Path]:
 
 def run_training(plan: TrainPlan, server_timeout: float, say: Callable[[str], None]) -> Path:
     """Run the plan's processes to the end; returns the output folder, raises when training fails."""
+    import contextlib
+
+    from openrs_cli.atomic import folder_lock
+
+    log_dir = Path(plan.config["output_dir"])
+    # one training run per output folder (the main node holds it; the others share it on a cluster's storage)
+    with folder_lock(log_dir, "train") if plan.node_rank == 0 else contextlib.nullcontext():
+        return _run(plan, server_timeout, say, log_dir)
+
+
+def _run(plan: TrainPlan, server_timeout: float, say: Callable[[str], None], log_dir: Path) -> Path:
     for note in plan.notes:
         say(note)
     config_path = write_config(plan)
@@ -34,7 +45,6 @@ def run_training(plan: TrainPlan, server_timeout: float, say: Callable[[str], No
     if plan.layout == "server":
         port = plan.config.get("vllm_server_port", 8000)
         ready = http_ready(f"http://127.0.0.1:{port}/health")
-    log_dir = Path(plan.config["output_dir"])
     code = run_together(plan.processes, log_dir, ready, server_timeout, say=say)
     if code:
         raise RuntimeFailure(f"training exited with code {code}", f"see the log above; outputs in {log_dir}")

@@ -127,7 +127,7 @@ complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcom
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from list' -l json -d 'Print machine-readable JSON to stdout.'
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from list' -l help -s h -d 'Show help and exit.'
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l sources -d 'Every effective key and where its value comes from.'
-complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l set -d 'With --sources: an override, as trains --set KEY=VALUE.'
+complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l set -d 'Override any recipe key: --set learning_rate=2e-6.'
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l gpus -d 'Number of GPUs to use, or auto for every visible GPU.'
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l json -d 'Print machine-readable JSON to stdout.'
 complete -c openrs -n '__fish_seen_subcommand_from recipes && __fish_seen_subcommand_from show' -l help -s h -d 'Show help and exit.'

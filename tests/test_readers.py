@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import assert_error, invoke
+from tests.cli_helpers import assert_error, invoke, smoke_train_args
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RESULTS = FIXTURES / "lighteval-results" / "evals" / "Exp3_50" / "results" / "quyanh" / "OpenRS-GRPO"
@@ -76,19 +76,7 @@ READERS = {
         "train.jsonl",
         _jsonl(ROW, ROW),
         _jsonl({**ROW, "problem": ["a", "b"]}),
-        lambda t, m: [
-            "train",
-            "--recipe",
-            "smoke",
-            "--gpus",
-            "0",
-            "--model",
-            str(m),
-            "--dataset",
-            str(t / "train.jsonl"),
-            "--output-dir",
-            str(t / "o"),
-        ],  # fmt: skip
+        lambda t, m: smoke_train_args(m, t / "o", dataset=str(t / "train.jsonl")),  # fmt: skip
     ),
     "config (train --config)": Reader(
         "c.yaml",
@@ -130,25 +118,13 @@ READERS = {
         "run/checkpoint-10/trainer_state.json",
         json.dumps(STATE).encode(),
         json.dumps({"global_step": "ten", "log_history": 3}).encode(),
-        lambda t, m: [
-            "train",
-            "--recipe",
-            "smoke",
-            "--gpus",
-            "0",
-            "--model",
-            str(m),
-            "--output-dir",
-            str(t / "run"),
-            "--resume",
-            str(t / "run" / "checkpoint-10"),
-        ],  # fmt: skip
+        lambda t, m: [*smoke_train_args(m, t / "run"), "--resume", str(t / "run" / "checkpoint-10")],  # fmt: skip
     ),
     "checkpoint (train --resume auto)": Reader(
         "run/checkpoint-10/trainer_state.json",
         json.dumps(STATE).encode(),
         json.dumps({"global_step": [10]}).encode(),
-        lambda t, m: ["train", "--recipe", "smoke", "--gpus", "0", "--model", str(m), "--output-dir", str(t / "run")],
+        lambda t, m: smoke_train_args(m, t / "run"),
     ),
     "run plan (report --costs)": Reader(
         "run/openrs_plan.json",

@@ -16,3 +16,7 @@ GpusOpt = Annotated[
     typer.Option("--gpus", help="Number of GPUs to use, or 'auto' for every visible GPU."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.", metavar="KEY=VALUE"),
+]

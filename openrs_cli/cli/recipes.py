@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli import output
-from openrs_cli.cli.options import GpusOpt, JsonOpt
+from openrs_cli.cli.options import GpusOpt, JsonOpt, SetOpt
 
 app = typer.Typer(
     help="The shipped training recipes: list them, show one, copy one to edit.",
@@ -35,10 +35,7 @@ def show_command(
     sources: Annotated[
         bool, typer.Option("--sources", help="Every effective key and where its value comes from.")
     ] = False,
-    sets: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="With --sources: an override, as train's --set KEY=VALUE.", metavar="KEY=VALUE"),
-    ] = None,
+    sets: SetOpt = None,  # with --sources
     gpus: GpusOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:

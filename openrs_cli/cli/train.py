@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from openrs_cli.cli import output
-from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt
+from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SetOpt
 from openrs_cli.train.fields import LOSS_TYPES
 from openrs_cli.train.layout import GENERATIONS, LAYOUTS
 
@@ -44,10 +44,7 @@ def train(
     report_to: Annotated[
         str | None, typer.Option("--report-to", help="none, wandb, tensorboard or trackio (as TRL).")
     ] = None,
-    sets: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override any recipe key: --set learning_rate=2e-6.", metavar="KEY=VALUE"),
-    ] = None,
+    sets: SetOpt = None,
     gpus: GpusOpt = "auto",
     layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
     generation: Annotated[

@@ -24,3 +24,5 @@ _.on_log  # unused method (openrs_cli/train/trainer.py:111)
 _.on_step_end  # unused method (openrs_cli/train/trainer.py:134)
 _.should_save  # unused attribute (openrs_cli/train/trainer.py:136)
 _.should_training_stop  # unused attribute (openrs_cli/train/trainer.py:137)
+seed_mean  # unused variable (openrs_cli/stats.py:27): a TaskStats field, read through to_dict
+seed_std  # unused variable (openrs_cli/stats.py:28)

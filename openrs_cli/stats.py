@@ -56,8 +56,7 @@ def task_stats(per_problem: Sequence[Sequence[float]]) -> TaskStats:
         low, high = wilson(round(mean * n), n)
     else:  # avg@k over problems: a normal interval on the problem means
         low, high = max(0.0, mean - Z95 * stderr), min(1.0, mean + Z95 * stderr)
-    runs = seed_runs(scored)
-    spread = (sum(runs) / len(runs), _sample_std(runs)) if len(runs) > 1 else (None, None)
+    spread = seed_spread(scored) or (None, None)
     return TaskStats(mean, pass_k, stderr, low, high, n, sum(len(s) for s in scored), k, *spread)
 
 
@@ -75,9 +74,17 @@ def seed_runs(per_problem: Sequence[Sequence[float]]) -> list[float]:
     return runs
 
 
-def _sample_std(values: Sequence[float]) -> float:
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+def seed_spread(per_problem: Sequence[Sequence[float]]) -> tuple[float, float] | None:
+    """(mean, sample standard deviation) of the seed runs' accuracies; None with fewer than two runs.
+
+    >>> [round(x, 3) for x in seed_spread([[1, 0], [1, 0]])]
+    [0.5, 0.707]
+    """
+    runs = seed_runs(per_problem)
+    if len(runs) < 2:
+        return None
+    mean = sum(runs) / len(runs)
+    return mean, math.sqrt(sum((r - mean) ** 2 for r in runs) / (len(runs) - 1))
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -4,6 +4,7 @@ and warnings go to stderr, so `openrs ... --json | jq` always reads a whole JSON
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,7 @@ class BarProgress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.tokens, self.start = 0, _now()
+        self.tokens, self.start = 0, time.monotonic()
         self.bar = Progress(
             TextColumn("{task.description:14s}"),
             BarColumn(),
@@ -69,15 +70,9 @@ class BarProgress:
 
     def advance(self, task: str, tokens: int) -> None:
         self.tokens += tokens
-        rate = f"{self.tokens / max(1e-6, _now() - self.start):.0f} tok/s"
+        rate = f"{self.tokens / max(1e-6, time.monotonic() - self.start):.0f} tok/s"
         self.bar.update(self.ids[task], advance=1, rate=rate)
         self.bar.update(self.overall, advance=1, rate=rate)
 
     def close(self) -> None:
         self.bar.stop()
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()

@@ -26,7 +26,7 @@ from openrs_cli.stats import (
     bootstrap_p,
     paired_bootstrap,
     percentile_interval,
-    seed_runs,
+    seed_spread,
     unpaired_normal,
 )
 
@@ -62,11 +62,8 @@ def _pct(x: float | None) -> float | None:
 
 def _seed_std(per_problem: list[list[float]]) -> float | None:
     """Points: the standard deviation of the single seed runs (sample j of every problem is run j)."""
-    runs = seed_runs(per_problem)
-    if len(runs) < 2:
-        return None
-    mean = sum(runs) / len(runs)
-    return _pct(math.sqrt(sum((r - mean) ** 2 for r in runs) / (len(runs) - 1)))
+    spread = seed_spread(per_problem)
+    return None if spread is None else _pct(spread[1])
 
 
 def compare_task(task: str, a: TaskEvidence, b: TaskEvidence, resamples: int, seed: int) -> tuple[ComparisonRow, list]:

@@ -166,3 +166,34 @@ def test_reference_rules_use_math_verify_default_timeouts():
 
     assert REFERENCE_ACCURACY.timeout_s == inspect.signature(parse).parameters["parsing_timeout"].default
     assert REFERENCE_LENGTH.timeout_s == inspect.signature(verify).parameters["timeout_seconds"].default
+
+
+TINA_PROBES = Path(__file__).parent / "fixtures" / "reference" / "tina-reward-probes.json"
+
+
+def test_tina_rewards_equal_tinas_own_code_on_every_probe():
+    """accuracy_tina, format and cosine give what Tina's rewards.py gives (its values are stored with the probes).
+
+    Tina's accuracy parses the gold as LaTeX or a plain expression: a bare "12" is a gold there (the open-rs
+    reference scores it 1.0 whatever the answer), and an unparseable gold is skipped (None).
+    """
+    probes = json.loads(TINA_PROBES.read_text())
+    assert len(probes) >= 130
+    completions = [[{"content": p["completion"]}] for p in probes]
+    solution = [p["solution"] for p in probes]
+    got = {
+        "accuracy": build_reward("accuracy_tina", {})(completions, solution=solution),
+        "format": build_reward("format", {})(completions),
+        "cosine_3584": build_reward("cosine", {"cosine_max_len": 3584})(completions, solution=solution),
+    }
+    for name, values in got.items():
+        differ = [
+            (p["completion"], p["solution"])
+            for p, v in zip(probes, values, strict=True)
+            if (v is None) != (p[name] is None) or (v is not None and v != pytest.approx(p[name], abs=1e-9))
+        ]
+        assert not differ, f"{name} differs from Tina's on {differ[:3]}"
+    bare = [p for p in probes if p["solution"] == "12" and p["completion"] == r"$\boxed{5}$"]
+    assert bare and bare[0]["accuracy"] == 0.0  # a bare-number gold is checked, not waved through
+    assert build_reward("accuracy", {})([r"$\boxed{5}$"], solution=["12"]) == [1.0]  # open-rs's reference
+    assert None in got["accuracy"]

@@ -8,6 +8,9 @@ Reference behaviour (Open-RS, for reproduction) and corrected behaviour side by 
 | format | only checks "\\n</think>\\n" appears once | whole think/answer structure required |
 | cosine | length in characters vs a token max_len, no clamp | length in tokens, clamped to max_len |
 | length | unparseable gold counts as correct | unparseable gold -> None |
+
+`accuracy_tina` is Tina's own accuracy reward (shangshang-wang/Tina@c6274cd): the gold parsed as LaTeX or a
+plain expression, verify(gold, answer), unparseable gold and failed checks skipped (None).
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from collections.abc import Callable
 
 from openrs_cli.boxed import has_boxed
 from openrs_cli.rewards.pool import check_many
-from openrs_cli.rewards.verify import FIXED, REFERENCE_ACCURACY, REFERENCE_LENGTH, CheckRule, answer_of
+from openrs_cli.rewards.verify import (
+    FIXED,
+    REFERENCE_ACCURACY,
+    REFERENCE_LENGTH,
+    TINA_ACCURACY,
+    CheckRule,
+    answer_of,
+)
 
 Reward = Callable[..., list[float | None]]
 
@@ -38,16 +48,20 @@ class AccuracyReward:
     [1.0]
     >>> AccuracyReward(fixed=True)([r"\boxed{7}"], solution=["no maths"])
     [None]
+    >>> AccuracyReward(rule=TINA_ACCURACY)([r"\boxed{12}", r"\boxed{7}"], solution=["12", "no maths"])
+    [1.0, None]
     """
 
-    def __init__(self, fixed: bool = False, workers: int = 1) -> None:
-        self.fixed, self.workers = fixed, workers
-        self.__name__ = "accuracy_fixed" if fixed else "accuracy"
+    def __init__(self, fixed: bool = False, workers: int = 1, rule: CheckRule | None = None) -> None:
+        self.workers = workers
+        self.rule = rule or (FIXED if fixed else REFERENCE_ACCURACY)
+        self.bad_gold = 1.0 if self.rule is REFERENCE_ACCURACY else None  # None: TRL skips the completion
+        names = {REFERENCE_ACCURACY: "accuracy", FIXED: "accuracy_fixed", TINA_ACCURACY: "accuracy_tina"}
+        self.__name__ = names.get(self.rule, "accuracy_custom")
 
     def __call__(self, completions, solution, **kwargs) -> list[float | None]:
-        scores = _correctness(completions, solution, self.workers, FIXED if self.fixed else REFERENCE_ACCURACY)
-        bad_gold = None if self.fixed else 1.0
-        return [bad_gold if ok is None else float(ok) for ok in scores]
+        scores = _correctness(completions, solution, self.workers, self.rule)
+        return [self.bad_gold if ok is None else float(ok) for ok in scores]
 
 
 def format_reward(completions, **kwargs) -> list[float | None]:

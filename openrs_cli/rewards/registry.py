@@ -39,6 +39,10 @@ REWARDS: dict[str, tuple[Callable[[dict[str, Any]], f.Reward], str]] = {
         lambda o: f.AccuracyReward(True, o["reward_workers"]),
         "math-verify match; unparseable gold is skipped (None)",
     ),
+    "accuracy_tina": (
+        lambda o: f.AccuracyReward(workers=o["reward_workers"], rule=f.TINA_ACCURACY),
+        "Tina's accuracy: gold as LaTeX or a plain expression, unparseable gold skipped (None)",
+    ),
     "format": (lambda o: f.format_reward, 'one "\\n</think>\\n" in the completion (reference)'),
     "format_fixed": (
         lambda o: f.format_fixed_reward,

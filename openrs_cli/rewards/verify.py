@@ -20,17 +20,24 @@ class CheckRule:
     reference's. `boxed`: latex2sympy2_extended's `NormalizationConfig.boxed`; the reference `len_reward` and
     `cosine_scaled_reward` pass `True`, which latex2sympy2_extended 1.0.6 treats as "no boxed extraction" (only
     "all" and "last" extract), while its `accuracy_reward` passes "all". `timeout_s`: math-verify's parse and
-    verify timeouts (its default, 3 s, in the reference).
+    verify timeouts (its default, 3 s, in the reference). `gold_expr`: the gold is parsed with math-verify's
+    default extraction (LaTeX and plain expressions, so a bare "12" parses) instead of LaTeX only.
+    `on_error`: what a timeout or sympy failure while verifying gives (False: wrong; None: skipped).
     """
 
     gold_first: bool
     boxed: str | bool
     timeout_s: int
+    gold_expr: bool = False
+    on_error: bool | None = False
 
 
 REFERENCE_ACCURACY = CheckRule(gold_first=False, boxed="all", timeout_s=3)
 REFERENCE_LENGTH = CheckRule(gold_first=False, boxed=True, timeout_s=3)  # len_reward, cosine_scaled_reward
 FIXED = CheckRule(gold_first=True, boxed="all", timeout_s=5)
+# shangshang-wang/Tina@c6274cd tina/post_train_hf/rewards.py accuracy_reward: the gold parsed with
+# math-verify's default extraction, verify(gold, answer), a failed verify skipped (None)
+TINA_ACCURACY = CheckRule(gold_first=True, boxed="all", timeout_s=3, gold_expr=True, on_error=None)
 
 
 def _timeouts(rule: CheckRule) -> tuple[int | None, int | None]:
@@ -61,15 +68,13 @@ def check_answer(content: str, gold: str, rule: CheckRule = FIXED) -> bool | Non
     True
     """
     from latex2sympy2_extended import NormalizationConfig
-    from math_verify import LatexExtractionConfig, parse, verify
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
     parse_timeout, verify_timeout = _timeouts(rule)
+    gold_configs = [LatexExtractionConfig(), ExprExtractionConfig()] if rule.gold_expr else [LatexExtractionConfig()]
     try:
         gold_parsed = parse(
-            gold,
-            extraction_mode="first_match",
-            extraction_config=[LatexExtractionConfig()],
-            parsing_timeout=parse_timeout,
+            gold, extraction_mode="first_match", extraction_config=gold_configs, parsing_timeout=parse_timeout
         )
     except Exception:  # math-verify raises on pathological input; an unparseable gold
         gold_parsed = []
@@ -88,5 +93,5 @@ def check_answer(content: str, gold: str, rule: CheckRule = FIXED) -> bool | Non
         )
         first, second = (gold_parsed, answer) if rule.gold_first else (answer, gold_parsed)
         return bool(verify(first, second, timeout_seconds=verify_timeout))
-    except Exception:  # a timeout or a sympy failure counts as wrong, like the reference
-        return False
+    except Exception:  # a timeout or a sympy failure: wrong in the open-rs reference, skipped in Tina's
+        return rule.on_error

@@ -172,7 +172,15 @@ def test_recipes_list_show_and_copy(capsys, tmp_path):
     code, out, _ = invoke(capsys, "recipes", "list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["exp1", "exp2", "exp3", "exp3-cosine-fixed", "qwen3", "smoke"]
+    assert names == [
+        "exp1",
+        "exp2",
+        "exp3",
+        "exp3-cosine-fixed",
+        "qwen3",
+        "smoke",
+        *(f"tina-open-rs{n}" for n in (1, 2, 3)),
+    ]
     code, out, _ = invoke(capsys, "recipes", "list", "--json")
     assert [r["name"] for r in json.loads(out)] == names
     code, out, _ = invoke(capsys, "recipes", "show", "exp3")

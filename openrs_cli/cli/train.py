@@ -132,20 +132,33 @@ def train(
     run_training(plan, server_timeout, say=output.say)
 
 
+def describe_lora(config: dict) -> str:
+    """One line for a LoRA run: rank, alpha, dropout, the modules it adapts (TRL's ModelConfig keys)."""
+    modules = config.get("lora_target_modules") or "TRL's default modules"
+    if isinstance(modules, list):
+        modules = ", ".join(modules)
+    return (
+        f"r {config.get('lora_r', 16)}, alpha {config.get('lora_alpha', 32)}, "
+        f"dropout {config.get('lora_dropout', 0.05)} on {modules}; the run saves a LoRA adapter"
+    )
+
+
 def describe_plan(plan) -> str:
     """The dry run's text: layout, batch, inputs, every process's command, notes."""
     import shlex
 
     from openrs_cli.train.batch import describe
 
+    vllm = "inside each rank" if plan.config.get("vllm_mode") == "colocate" and plan.config.get("use_vllm") else "-"
     lines = [
         f"layout:     {plan.layout} ({plan.training_processes} training process(es), "
-        f"vLLM GPUs: {plan.vllm_gpus or '-'})",
+        f"vLLM GPUs: {plan.vllm_gpus or vllm})",
         f"batch:      {describe(plan.batch, int(plan.config['num_generations']))} "
         f"(completions_per_step {plan.completions_per_step}, prompts_per_step {plan.prompts_per_step})",
         f"recipe:     {plan.config.get('recipe')}  model: {plan.config['model_name_or_path']}",
         f"dataset:    {plan.config['dataset_name']}",
         f"rewards:    {', '.join(plan.config['reward_funcs'])} weights {plan.config.get('reward_weights')}",
+        *([f"lora:       {describe_lora(plan.config)}"] if plan.config.get("use_peft") else []),
         f"output:     {plan.config['output_dir']}",
         f"config:     {plan.config_path}",
     ]

@@ -44,6 +44,20 @@ def _attn_implementation(requested: str | None) -> str | None:
     return "sdpa"
 
 
+def set_tokens(tokenizer, openrs_args) -> None:
+    """The recipe's chat template and padding token, put on the tokenizer before any prompt is rendered."""
+    from openrs_cli.train.chat_templates import resolve_chat_template
+
+    if openrs_args.chat_template is not None:
+        tokenizer.chat_template = resolve_chat_template(openrs_args.chat_template)
+    if openrs_args.pad_token is not None:
+        if openrs_args.pad_token not in tokenizer.get_vocab():
+            raise ValueError(f"pad_token {openrs_args.pad_token!r} is not in the tokenizer's vocabulary")
+        tokenizer.pad_token = openrs_args.pad_token
+    elif tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+
 def build_dataset(script_args, openrs_args, tokenizer):
     from openrs_cli.train.dataset import load_rows, to_prompt
 
@@ -90,8 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         "attn_implementation": _attn_implementation(model_args.attn_implementation),
     }
     tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    set_tokens(tokenizer, openrs_args)
     dataset = build_dataset(script_args, openrs_args, tokenizer)
     options = {**dataclasses.asdict(openrs_args), "max_completion_length": training_args.max_completion_length}
     rewards = build_rewards(list(openrs_args.reward_funcs), options)

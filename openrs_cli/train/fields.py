@@ -38,6 +38,13 @@ class OpenrsArguments(RewardOptions):
         metadata=_help("Reward names (openrs_cli.rewards) or dotted import paths."),
     )
     system_prompt: str | None = field(default=None, metadata=_help("System message put before each problem."))
+    chat_template: str | None = field(
+        default=None,
+        metadata=_help("The tokenizer's chat template: a built-in name (r1-no-think) or Jinja; null: keeps it."),
+    )
+    pad_token: str | None = field(
+        default=None, metadata=_help("Replaces the tokenizer's padding token (null: keep it, or eos when it has none).")
+    )
     max_prompt_length: int | None = field(
         default=512, metadata=_help("Prompts longer than this many tokens are dropped (null: keep all).")
     )

@@ -91,7 +91,10 @@ def accelerate_config_path() -> str:
     return str(resources.files("openrs_cli.configs") / ZERO2_CONFIG)
 
 
-def choose_layout(requested: str, gpus: int, nodes: int, generation: str = "vllm") -> str:
+def choose_layout(
+    requested: str, gpus: int, nodes: int, generation: str = "vllm", recipe_mode: str | None = None
+) -> str:
+    """The layout to run; `auto` follows a recipe that asks for vLLM colocated (`vllm_mode: colocate`)."""
     if requested not in LAYOUTS:
         raise BadInputError(f"unknown layout '{requested}'", f"choose from {', '.join(LAYOUTS)}")
     if gpus == 0:
@@ -110,7 +113,7 @@ def choose_layout(requested: str, gpus: int, nodes: int, generation: str = "vllm
         if nodes > 1:
             raise BadInputError("layout 'server' runs on one node", "use --layout colocate for several nodes")
         return "server"
-    if requested == "colocate":
+    if requested == "colocate" or recipe_mode == "colocate":
         return "colocate"
     return "server" if gpus >= 2 and nodes == 1 else "colocate"
 
@@ -170,7 +173,7 @@ def plan_layout(
     if nodes > 1 and not main_process_ip:
         raise BadInputError("several nodes need --main-process-ip", "give the IP of the node with rank 0")
     gpus = len(gpu_ids)
-    chosen = choose_layout(layout, gpus, nodes, generation)
+    chosen = choose_layout(layout, gpus, nodes, generation, config.get("vllm_mode"))
     cfg = dict(config)
     entry = ["-m", "openrs_cli.train.entry", "--config", str(config_path)]
     if chosen == "cpu":
@@ -249,9 +252,10 @@ def _server(cfg: dict[str, Any], gpu_ids: list[int], explicit_keys: frozenset[st
 
 
 def _colocate(cfg: dict[str, Any], gpu_ids: list[int], nodes: int, explicit_keys: frozenset[str]) -> _Placement:
-    """vLLM inside every training rank, sharing its GPU."""
+    """vLLM inside every training rank, sharing its GPU (a recipe written for colocate keeps its memory share)."""
+    written_for_colocate = cfg.get("vllm_mode") == "colocate"
     cfg.update(use_vllm=True, vllm_mode="colocate")
-    if "vllm_gpu_memory_utilization" not in explicit_keys:
+    if "vllm_gpu_memory_utilization" not in explicit_keys and not written_for_colocate:
         cfg["vllm_gpu_memory_utilization"] = COLOCATE_MEMORY
     return _Placement(len(gpu_ids) * nodes, list(gpu_ids))
 

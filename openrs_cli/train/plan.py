@@ -201,6 +201,18 @@ def pin_revision(config: dict[str, Any]) -> list[str]:
     return [f"{model} revision {revision or 'main'} is commit {commit[:12]}: every process loads it"]
 
 
+def context_notes(config: dict) -> list[str]:
+    """A note when vLLM's context cannot hold the longest prompt and completion: vLLM then stops answers early."""
+    context, prompt = config.get("vllm_max_model_length"), config.get("max_prompt_length")
+    completion = config.get("max_completion_length")
+    if not (config.get("use_vllm") and context and prompt and completion) or prompt + completion <= context:
+        return []
+    return [
+        f"vllm_max_model_length {context} < max_prompt_length {prompt} + max_completion_length {completion}: "
+        f"vLLM stops a completion at {context} tokens with its prompt (set vllm_max_model_length={prompt + completion})"
+    ]
+
+
 def plan_training(opts: TrainOptions) -> TrainPlan:
     """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
     from openrs_cli.train.dataset import check_columns
@@ -244,6 +256,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         plan.notes.append("a full recipe on CPU (--force-cpu): expect days")
 
     plan.config = validate(plan.config, plan.training_processes)
+    plan.notes += context_notes(plan.config)
     resume = resume_point(opts.resume, output_dir)
     plan.config["resume_from_checkpoint"] = str(resume) if resume else None
     if resume:

@@ -21,6 +21,10 @@ TAGS = {
     "paper": "the paper (arXiv 2503.16219)",
     "ben": "BenLus/open-rs-GRPO_RL_for_small_LLMs recipes/grpoqwen3.yaml",
     "ben-readme": "BenLus/open-rs-GRPO_RL_for_small_LLMs README.md command (--cosine_max_len 3584)",
+    "tina": "shangshang-wang/Tina@c6274cd recipes/DeepSeek-R1-Distill-Qwen-1.5B/grpo/train_model_<run>.yaml",
+    "tina-script": "Tina@c6274cd scripts/train/post_train_model_grpo.sh (the launch command)",
+    "tina-code": "Tina@c6274cd tina/post_train_hf/grpo.py, tina/config.py, tina/utils/",
+    "tina-trainer": "Tina@c6274cd tina/post_train_hf/grpo_trainer.py + grpo_config.py (TRL 0.15.2's GRPO)",
     "openrs": "openrs's choice",
 }
 _TAGGED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):[^#]*#\s*\[([\w.-]+)\]")

@@ -7,6 +7,7 @@ from typing import Any
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.rewards.registry import REWARDS, is_known
+from openrs_cli.train.chat_templates import resolve_chat_template
 from openrs_cli.train.fields import LOSS_TYPES, openrs_types
 from openrs_cli.train.trl_table import scalar_kind, trl_kinds
 
@@ -112,6 +113,8 @@ def validate(config: dict[str, Any], training_processes: int) -> dict[str, Any]:
             f"with the trainer's at logprobs_temperature {temperature}: the correction would be biased",
             "set vllm_importance_sampling_correction=false (the paper had none) or logprobs_temperature=null",
         )
+    if out.get("chat_template") is not None:
+        resolve_chat_template(str(out["chat_template"]))
     stop = out.get("stop_at_step")
     if stop is not None and (int(stop) < 1 or (max_steps > 0 and int(stop) > max_steps)):
         raise BadInputError(

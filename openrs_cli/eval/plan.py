@@ -31,6 +31,7 @@ from openrs_cli.eval.backends.base import (
 from openrs_cli.eval.prompts import MATH_QUERY_TEMPLATE, load_template
 from openrs_cli.eval.tasks import Task, load_problems, parse_tasks
 from openrs_cli.locations import locate
+from openrs_cli.lora import MERGED_FOLDER, is_adapter
 
 EvalProtocol = Literal["paper", "robust"]
 PROTOCOLS: tuple[str, ...] = get_args(EvalProtocol)
@@ -84,6 +85,14 @@ class ModelTarget:
     step: int | None
     out_dir: Path
     server_command: list[str] | None = None  # the vLLM server this model is served by (vllm backend)
+    adapter: str | None = None  # a LoRA adapter folder, merged into `path` before generating
+
+    @classmethod
+    def local(cls, folder: Path, name: str, step: int | None, out_dir: Path) -> ModelTarget:
+        """A local model folder; a LoRA adapter is evaluated as its merge, written under `out_dir`."""
+        if is_adapter(folder):
+            return cls(str(out_dir / MERGED_FOLDER), name, step, out_dir, adapter=str(folder))
+        return cls(str(folder), name, step, out_dir)
 
 
 @dataclass
@@ -137,6 +146,7 @@ class EvalPlan:
                     "step": m.step,
                     "output_dir": str(m.out_dir),
                     "server_command": m.server_command,
+                    "adapter": m.adapter,
                 }
                 for m in self.models
             ],
@@ -168,13 +178,13 @@ def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) 
     if checkpoints:
         chosen = pick_checkpoints(folder, checkpoints, "drop --checkpoints or point at a training output")
         return [
-            ModelTarget(str(p), f"{folder.name}/checkpoint-{s}", s, out_root / f"checkpoint-{s}") for s, p in chosen
+            ModelTarget.local(p, f"{folder.name}/checkpoint-{s}", s, out_root / f"checkpoint-{s}") for s, p in chosen
         ]
-    if not (folder / "config.json").is_file():
+    if not (folder / "config.json").is_file() and not is_adapter(folder):
         has = bool(list_checkpoints(folder))
         hint = "use --checkpoints all to evaluate its checkpoints" if has else "give a folder with config.json"
-        raise BadInputError(f"model folder {model} has no config.json", hint)
-    return [ModelTarget(str(folder), folder.name, step_of(folder), out_root)]
+        raise BadInputError(f"model folder {model} has no config.json (nor a LoRA adapter_config.json)", hint)
+    return [ModelTarget.local(folder, folder.name, step_of(folder), out_root)]
 
 
 def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[str, int]:
@@ -255,6 +265,11 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
     kind = choose_backend(opts.backend, opts.base_url, len(gpu_ids))
     models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
     revision = opts.revision
+    for target in models:
+        if target.adapter:
+            notes.append(
+                f"{target.name} is a LoRA adapter: merged into {target.path} before generating (removed after)"
+            )
     if not opts.planning_only:  # before any server starts or answer is generated
         for target in models:
             ensure_writable(target.out_dir, "--output-dir")

@@ -7,8 +7,10 @@ the summary.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from openrs_cli.atomic import clean_temporaries, folder_lock
@@ -38,7 +40,10 @@ def target_identity(plan: EvalPlan, target: ModelTarget) -> dict[str, Any]:
 
     if plan.backend.kind == "endpoint":
         return endpoint_identity(plan.backend.base_url or "", plan.backend.served_model_name or target.path)
-    return model_identity(target.path, plan.revision)
+    identity = model_identity(target.path, plan.revision)
+    if target.adapter:  # the answers come from the merge; the adapter says which run it was
+        identity["adapter"] = model_identity(target.adapter)
+    return identity
 
 
 def run_provenance(plan: EvalPlan, identity: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +180,18 @@ def evaluate_model(
 
 
 def _evaluate_model(plan: EvalPlan, target: ModelTarget, say: Say, progress: ProgressFactory) -> dict[str, Any]:
+    if not target.adapter:
+        return _evaluate_loaded(plan, target, say, progress)
+    from openrs_cli.lora import merge_adapter
+
+    merged = merge_adapter(Path(target.adapter), Path(target.path), say)
+    try:
+        return _evaluate_loaded(plan, target, say, progress)
+    finally:  # a checkpoint sweep keeps one merged model on disk at a time
+        shutil.rmtree(merged, ignore_errors=True)
+
+
+def _evaluate_loaded(plan: EvalPlan, target: ModelTarget, say: Say, progress: ProgressFactory) -> dict[str, Any]:
     started = time.time()
     problems = {t.name: load_problems(t, plan.data_dir, plan.limit) for t in plan.tasks}
     identity = target_identity(plan, target)

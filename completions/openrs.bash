@@ -42,7 +42,7 @@ _openrs() {
             esac
             COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
         "push")
-            COMPREPLY=($(compgen -W "--model --model-dir --repo-id --checkpoints --results --private --branch --revision --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--model --model-dir --repo-id --checkpoints --results --private --branch --revision --merged --dry-run --json --help -h" -- "$cur")) ;;
         "recipes")
             COMPREPLY=($(compgen -W "copy list show --help -h" -- "$cur")) ;;
         "recipes copy")

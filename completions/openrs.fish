@@ -116,6 +116,7 @@ complete -c openrs -n '__fish_seen_subcommand_from push' -l checkpoints -d 'all 
 complete -c openrs -n '__fish_seen_subcommand_from push' -l results -d 'Eval outputs for the card (default: found in the folder).'
 complete -c openrs -n '__fish_seen_subcommand_from push' -l private -d 'Create the repo as private.'
 complete -c openrs -n '__fish_seen_subcommand_from push' -l branch -l revision -d 'Branch for the final model.'
+complete -c openrs -n '__fish_seen_subcommand_from push' -l merged -d 'A LoRA run: also upload the adapter merged into its base (branch merged).'
 complete -c openrs -n '__fish_seen_subcommand_from push' -l dry-run -d 'Print the plan and exit without starting anything.'
 complete -c openrs -n '__fish_seen_subcommand_from push' -l json -d 'Print machine-readable JSON to stdout.'
 complete -c openrs -n '__fish_seen_subcommand_from push' -l help -s h -d 'Show help and exit.'

@@ -78,3 +78,42 @@ def smollm2_model(tmp_path_factory) -> Path:
     from openrs_cli.localmodels import smollm2_folder
 
     return smollm2_folder(tmp_path_factory.mktemp("models") / "smollm2-135m-instruct")
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """Record what would be sent to the Hub instead of sending it (only huggingface_hub's network calls patched).
+
+    A commit records its file names, its operations, and each file's sha256 as it was at commit time."""
+    from huggingface_hub import HfApi
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(
+        HfApi,
+        "create_repo",
+        lambda self, repo_id, **kw: calls.append(("repo", repo_id, kw)) or f"https://huggingface.co/{repo_id}",
+    )
+    monkeypatch.setattr(HfApi, "create_branch", lambda self, repo_id, **kw: calls.append(("branch", repo_id, kw)))
+    monkeypatch.setattr(
+        HfApi,
+        "create_commit",
+        lambda self, repo_id, operations, **kw: calls.append(
+            (
+                "commit",
+                repo_id,
+                {
+                    "files": [op.path_in_repo for op in operations],
+                    "ops": list(operations),
+                    "sha256": {op.path_in_repo: _sha256(op.path_or_fileobj) for op in operations},
+                    **kw,
+                },
+            )
+        ),
+    )
+    return calls
+
+
+def _sha256(source) -> str:
+    import hashlib
+
+    return hashlib.sha256(source if isinstance(source, bytes) else Path(source).read_bytes()).hexdigest()

@@ -1,5 +1,6 @@
-"""A LoRA run end to end on CPU: TRL trains an adapter on the tiny model, and `openrs eval` evaluates the adapter
-folder (merged on the fly) to the answers of the merged model."""
+"""A LoRA run end to end on CPU: TRL trains an adapter on the tiny model, `openrs eval` evaluates the adapter
+folder (merged on the fly) to the answers of the merged model, and `openrs push` uploads the adapter and, on
+request, the merged model (only huggingface_hub's network calls patched)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cli_helpers import invoke, run_openrs, smoke_train_args
 
@@ -119,3 +121,53 @@ def test_checkpoints_of_a_lora_run_are_evaluated_as_adapters(capsys, lora_run, d
     assert all(m["path"].endswith(".merged-model") for m in plan["models"])
     assert any("is a LoRA adapter: merged into" in note for note in plan["notes"])
 
+
+def test_push_dry_run_of_a_lora_run_lists_the_adapter_and_the_merge(capsys, lora_run, hub, tiny_model):
+    code, out, err = invoke(
+        capsys, "push", "--model", str(lora_run), "--repo-id", "me/tiny-lora", "--merged", "--dry-run", "--json"
+    )
+    assert code == 0, err
+    assert hub == []
+    plan = json.loads(out)
+    adapter, merged = plan["uploads"]
+    assert adapter["revision"] == "main" and {"adapter_model.safetensors", "adapter_config.json"} <= set(
+        adapter["files"]
+    )
+    assert not any(f.startswith("checkpoint-") for f in adapter["files"])
+    assert merged["revision"] == "merged" and merged["merged_from"] == str(lora_run)
+    card = yaml.safe_load(plan["cards"]["main"].split("---")[1])
+    assert card["library_name"] == "peft" and card["base_model_relation"] == "adapter" and "lora" in card["tags"]
+    assert "AutoPeftModelForCausalLM" in plan["cards"]["main"] and 'revision="merged"' in plan["cards"]["main"]
+    merged_card = yaml.safe_load(plan["cards"]["merged"].split("---")[1])
+    assert merged_card["library_name"] == "transformers" and merged_card["base_model_relation"] == "finetune"
+    assert "rank 4, alpha 16" in plan["cards"]["merged"]
+
+
+def test_push_uploads_the_adapter_then_its_merge_on_a_branch(capsys, lora_run, hub, monkeypatch, tmp_path):
+    import hashlib
+
+    from openrs_cli.lora import merge_adapter
+
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "Q7w" * 12)
+    code, out, err = invoke(capsys, "push", "--model", str(lora_run), "--repo-id", "me/tiny-lora", "--merged")
+    assert code == 0, err
+    assert [c[0] for c in hub] == ["repo", "commit", "branch", "commit"]
+    adapter, merged = hub[1][2], hub[3][2]
+    assert adapter["revision"] == "main" and "adapter_model.safetensors" in adapter["files"]
+    assert hub[2][2]["branch"] == "merged" and merged["revision"] == "merged"
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(merged["files"])
+    assert "adapter_config.json" not in merged["files"] and "openrs_merged_from.json" not in merged["files"]
+    local = merge_adapter(lora_run, tmp_path / "merged")  # the same merge, made here: the same weights uploaded
+    assert (
+        merged["sha256"]["model.safetensors"] == hashlib.sha256((local / "model.safetensors").read_bytes()).hexdigest()
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [(["--checkpoints", "all"], "drop --checkpoints or --merged"), ([], "needs a LoRA adapter folder")],
+)
+def test_merged_needs_the_final_adapter(capsys, lora_run, tiny_model, extra, needle):
+    model = lora_run if extra else tiny_model
+    code, _, err = invoke(capsys, "push", "--model", str(model), "--repo-id", "me/x", "--merged", *extra, "--dry-run")
+    assert code == 2 and needle in err and "Traceback" not in err

@@ -40,28 +40,6 @@ def trained(tiny_model, data_dir, tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def hub(monkeypatch):
-    """Record what would be sent to the Hub instead of sending it."""
-    from huggingface_hub import HfApi
-
-    calls: list[tuple] = []
-    monkeypatch.setattr(
-        HfApi,
-        "create_repo",
-        lambda self, repo_id, **kw: calls.append(("repo", repo_id, kw)) or f"https://huggingface.co/{repo_id}",
-    )
-    monkeypatch.setattr(HfApi, "create_branch", lambda self, repo_id, **kw: calls.append(("branch", repo_id, kw)))
-    monkeypatch.setattr(
-        HfApi,
-        "create_commit",
-        lambda self, repo_id, operations, **kw: calls.append(
-            ("commit", repo_id, {"files": [op.path_in_repo for op in operations], "ops": list(operations), **kw})
-        ),
-    )
-    return calls
-
-
 def test_dry_run_lists_files_and_prints_a_card_with_results(capsys, trained, hub):
     code, out, err = invoke(capsys, "push", "--model-dir", str(trained), "--repo-id", "me/tiny-grpo", "--dry-run")
     assert code == 0, err

@@ -30,6 +30,10 @@ def push(
     ] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the repo as private.")] = False,
     revision: Annotated[str, typer.Option("--branch", "--revision", help="Branch for the final model.")] = "main",
+    merged: Annotated[
+        bool,
+        typer.Option("--merged", help="A LoRA run: also upload the adapter merged into its base (branch 'merged')."),
+    ] = False,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -40,17 +44,20 @@ def push(
 
     if not _REPO.match(repo_id):
         raise BadInputError(f"--repo-id '{repo_id}' is not of the form user/name")
-    uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), output.warn)
+    uploads = plan_uploads(model_dir, repo_id, checkpoints, revision, list(results or []), output.warn, merged)
     plan = {"repo_id": repo_id, "private": private, "dry_run": dry_run, "uploads": [u.to_dict() for u in uploads]}
     if dry_run:
         if json_out:
             output.emit({**plan, "cards": {u.revision: u.card for u in uploads}}, json_out)
             return
         for upload in uploads:
-            typer.echo(f"# {repo_id} @ {upload.revision}: {len(upload.files) + 1} files")
+            if upload.merge_from is not None:
+                typer.echo(f"# {repo_id} @ {upload.revision}: the adapter merged into its base, written at upload")
+            else:
+                typer.echo(f"# {repo_id} @ {upload.revision}: {len(upload.files) + 1} files")
             for name in [*upload.files, "README.md"]:
                 typer.echo(f"  {name}")
             typer.echo("\n" + upload.card)
         return
-    url = do_push(repo_id, uploads, private, token_or_fail())
+    url = do_push(repo_id, uploads, private, token_or_fail(), output.say)
     output.emit({**plan, "url": url}, json_out, f"uploaded {sum(len(u.files) + 1 for u in uploads)} files to {url}")

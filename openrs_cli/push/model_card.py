@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -27,6 +27,10 @@ def load_training_config(model_dir: Path) -> dict[str, Any]:
 def base_model(model_dir: Path, config: dict[str, Any]) -> str | None:
     if config.get("model_name_or_path"):
         return str(config["model_name_or_path"])
+    from openrs_cli.lora import adapter_base, is_adapter
+
+    if is_adapter(model_dir):
+        return adapter_base(model_dir)
     cfg = model_dir / "config.json"
     if cfg.is_file():
         return json.loads(cfg.read_text()).get("_name_or_path") or None
@@ -48,6 +52,10 @@ def public(value: Any) -> Any:
     return value
 
 
+def _lora(c: dict[str, Any]) -> str:
+    return f"rank {c.get('lora_r', '?')}, alpha {c.get('lora_alpha', '?')}"
+
+
 def _hyper(c: dict[str, Any]) -> str:
     return (
         f"- learning rate {c.get('learning_rate')}, beta {c.get('beta')}, loss {c.get('loss_type')}, "
@@ -56,7 +64,43 @@ def _hyper(c: dict[str, Any]) -> str:
     )
 
 
-def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: list[TableRow]) -> str:
+CardKind = Literal["full", "adapter", "merged"]  # a model, a LoRA adapter, or an adapter merged into its base
+
+
+def _use(repo_id: str, kind: CardKind, merged_branch: str | None) -> list[str]:
+    if kind == "adapter":
+        lines = [
+            "from peft import AutoPeftModelForCausalLM",
+            "",
+            f'model = AutoPeftModelForCausalLM.from_pretrained("{repo_id}")  # loads the base model, adds the adapter',
+        ]
+        if merged_branch:
+            lines += [
+                "",
+                f"# or, from the {merged_branch} branch, the adapter merged into its base (plain transformers):",
+                "from transformers import pipeline",
+                "",
+                f'generator = pipeline("text-generation", model="{repo_id}", revision="{merged_branch}")',
+            ]
+        return lines
+    revision = f', revision="{merged_branch}"' if kind == "merged" and merged_branch else ""
+    return [
+        "from transformers import pipeline",
+        "",
+        f'generator = pipeline("text-generation", model="{repo_id}"{revision})',
+        'print(generator([{"role": "user", "content": "What is 3 + 4?"}], max_new_tokens=512))',
+    ]
+
+
+def build_card(
+    repo_id: str,
+    model_dir: Path,
+    config: dict[str, Any],
+    results: list[TableRow],
+    kind: CardKind = "full",
+    merged_branch: str | None = None,
+) -> str:
+    """The card for one upload; `merged_branch` names the branch that holds (or will hold) the merged model."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     config = public(config)
@@ -78,11 +122,12 @@ def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: l
     data = ModelCardData(
         base_model=base if looks_like_hub_id(base) else None,
         datasets=[dataset] if looks_like_hub_id(dataset) else None,
-        library_name="transformers",
+        library_name="peft" if kind == "adapter" else "transformers",
         pipeline_tag="text-generation",
-        tags=["openrs", "grpo", "trl", "math", "reasoning"],
+        tags=["openrs", "grpo", "trl", "math", "reasoning", *(["lora"] if kind != "full" else [])],
         model_name=repo_id.split("/")[-1],
         eval_results=evals or None,
+        **({"base_model_relation": "adapter" if kind == "adapter" else "finetune"} if kind != "full" else {}),
     )
     body = [f"# {repo_id.split('/')[-1]}", ""]
     body.append(
@@ -90,6 +135,10 @@ def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: l
         + (f", starting from `{base}`" if base else "")
         + (f", on `{dataset}`." if dataset else ".")
     )
+    if kind == "adapter":
+        body += ["", f"This is a LoRA adapter{f' for `{base}`' if base else ''} ({_lora(config)})."]
+    elif kind == "merged":
+        body += ["", f"This is the LoRA adapter ({_lora(config)}) merged into{f' `{base}`' if base else ' its base'}."]
     if config:
         rewards = ", ".join(
             f"{n} ({w})"
@@ -133,10 +182,7 @@ def build_card(repo_id: str, model_dir: Path, config: dict[str, Any], results: l
         "## Use",
         "",
         "```python",
-        "from transformers import pipeline",
-        "",
-        f'generator = pipeline("text-generation", model="{repo_id}")',
-        'print(generator([{"role": "user", "content": "What is 3 + 4?"}], max_new_tokens=512))',
+        *_use(repo_id, kind, merged_branch),
         "```",
         "",
     ]

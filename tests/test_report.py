@@ -57,9 +57,38 @@ def test_report_alone_writes_the_quoted_table_and_figures(capsys, tmp_path):
     ]:
         assert (tmp_path / name).stat().st_size > 0, name
     rows = json.loads((tmp_path / "table.json").read_text())
-    assert all(r["source"] == "quoted" for r in rows) and len(rows) == 15
+    assert all(r["source"] == "quoted" for r in rows) and len(rows) == 18
     o1 = next(r for r in rows if r["name"] == "o1-preview")
     assert o1["average"] is None and set(o1["scores"]) == {"aime24", "math_500"}
+
+
+def test_every_quoted_row_states_its_protocol_and_measured_rows_theirs(capsys, tmp_path, data_dir):
+    """The Protocol column: what each source says of its sampling, so comparable rows can be told apart."""
+    code, out, err = invoke(capsys, "report", "--no-figures", "--output-dir", str(tmp_path))
+    assert code == 0, err
+    rows = {r["name"]: r for r in json.loads((tmp_path / "table.json").read_text())}
+    paper = "1 sample, T 0.6, top-p 0.95, 32768 tokens"
+    assert rows["Open-RS3 (50 steps)"]["protocol"] == paper  # open-rs README's eval command
+    assert rows["Qwen3-1.7B trained (400 steps)"]["protocol"] == paper  # the fork's eval scripts
+    assert rows["DeepScaleR-1.5B-Preview"]["protocol"] == "16 samples"  # all the paper says of it
+    tina = {n: r for n, r in rows.items() if r["group"] == "Tina (LoRA)"}
+    assert len(tina) == 3 and all(r["protocol"] == paper and r["average"] is None for r in tina.values())
+    assert tina["Tina-Open-RS2 (best: 51% of an epoch)"]["scores"]["aime24"] == 43.33
+    assert "| Protocol |" in out.splitlines()[0] and "| Tina-Open-RS3 (best: 57% of an epoch) |" in out
+    assert (tmp_path / "table.csv").read_text().splitlines()[0].endswith(",protocol")
+    assert "Protocol" in (tmp_path / "table.tex").read_text()
+    code, out, err = invoke(
+        capsys,
+        "report",
+        "--results",
+        str(data_dir / "lighteval-results" / "overall"),
+        "--no-quoted",
+        "--no-figures",
+        "--output-dir",
+        str(tmp_path / "m"),
+    )
+    assert code == 0, err
+    assert "1 sample, sampling not recorded" in out  # lighteval's results files keep no sampling settings
 
 
 def sweep(capsys, folder, tmp_path):
@@ -130,7 +159,7 @@ def test_formats_and_costs(capsys, fixtures, tmp_path):
     )
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("Exp3_50,"))
-    assert line.endswith(",56.3,42.24")
+    assert line.endswith(',56.3,42.24,"1 sample, sampling not recorded"')
     code, out, _ = invoke(capsys, "report", *args, "--format", "latex")
     assert "\\begin{tabular}" in out and "Exp3\\_50 *" in out
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.details import task_name
-from openrs_cli.report.rows import TableRow
+from openrs_cli.report.rows import TableRow, protocol_label
 from openrs_cli.rowfiles import kind
 
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)")
@@ -196,6 +196,17 @@ def _step(*names: str | None) -> int | None:
     return None
 
 
+def measured_protocol(items: list[Measurement]) -> str:
+    """The protocol a measured row's files record: samples per problem, and the sampling openrs wrote (a
+    lighteval results file records no sampling; the row then says "sampling not recorded")."""
+    samples = [m.samples for m in items if isinstance(m.samples, int)]
+    sampling = next(
+        (m.provenance["sampling"] for m in items if isinstance((m.provenance or {}).get("sampling"), dict)), None
+    )
+    label = protocol_label(sampling or {}, samples)
+    return label if sampling else ", ".join(filter(None, [label, "sampling not recorded"]))
+
+
 def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
     by_model: dict[str, list[Measurement]] = {}
     for m in measurements:
@@ -231,6 +242,7 @@ def group_runs(measurements: list[Measurement], warn) -> list[TableRow]:
                     throughput={t: m.throughput for t, m in latest.items() if m.throughput},
                     provenance={t: m.provenance for t, m in latest.items() if m.provenance},
                     seed_spread={t: m.seed_spread for t, m in latest.items() if m.seed_spread},
+                    protocol=measured_protocol(list(latest.values())),
                 )
             )
     rows.sort(key=lambda r: (r.series or r.name, r.step or 0))

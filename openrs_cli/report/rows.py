@@ -49,6 +49,7 @@ class TableRow:
     throughput: dict[str, dict] = field(default_factory=dict)  # measured by openrs: generation speed per task
     provenance: dict[str, dict] = field(default_factory=dict)  # measured by openrs: what each task ran with
     seed_spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # task -> (mean, std) of seed runs
+    protocol: str = ""  # how the numbers were sampled: samples per problem, temperature, top-p, max new tokens
 
     def percent(self, task: str) -> float | None:
         value = self.scores.get(task)
@@ -81,6 +82,7 @@ class TableRow:
             "stderr": {t: pct(v) for t, v in self.stderr.items()},
             "seed_spread": {t: {"mean": pct(m), "std": pct(sd)} for t, (m, sd) in self.seed_spread.items()},
             "cost": self.cost,
+            "protocol": self.protocol,
             "throughput": dict(self.throughput),
             "provenance": dict(self.provenance),
             "files": dict(self.files),
@@ -103,9 +105,32 @@ def quoted_rows() -> tuple[list[TableRow], str]:
                 None,
                 samples,
                 quoted_average=item.get("average"),
+                protocol=protocol_label(item.get("protocol") or {}),
             )
         )
     return rows, data["footnote"]
+
+
+def protocol_label(protocol: dict[str, Any], samples: list[int] | None = None) -> str:
+    """A short protocol string; what the source does not say is left out ("" when it says nothing).
+
+    >>> protocol_label({"samples": 1, "temperature": 0.6, "top_p": 0.95, "max_new_tokens": 32768})
+    '1 sample, T 0.6, top-p 0.95, 32768 tokens'
+    >>> protocol_label({"samples": 16}), protocol_label({}, [4, 16]), protocol_label({"temperature": 0.6}, [1, 1])
+    ('16 samples', '4-16 samples', '1 sample, T 0.6')
+    """
+    counts = sorted(set(samples)) if samples else ([protocol["samples"]] if protocol.get("samples") else [])
+    parts = []
+    if counts:
+        span = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        parts.append(f"{span} sample{'' if counts == [1] else 's'}")
+    if protocol.get("temperature") is not None:
+        parts.append(f"T {protocol['temperature']:g}")
+    if protocol.get("top_p") is not None:
+        parts.append(f"top-p {protocol['top_p']:g}")
+    if protocol.get("max_new_tokens") is not None:
+        parts.append(f"{protocol['max_new_tokens']} tokens")
+    return ", ".join(parts)
 
 
 def slug(name: str) -> str:

@@ -17,6 +17,10 @@ def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def _tex(text: str) -> str:
+    return text.replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+
+
 def _label(row: TableRow) -> str:
     return row.name + (" *" if row.source == "measured" else "")
 
@@ -31,7 +35,7 @@ def columns(rows: list[TableRow]) -> tuple[str, ...]:
 
 def markdown(rows: list[TableRow], footnote: str, costs: bool) -> str:
     tasks = columns(rows)
-    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost ($)"] if costs else [])
+    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost ($)"] if costs else []) + ["Protocol"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     group = None
     for row in rows:
@@ -44,6 +48,7 @@ def markdown(rows: list[TableRow], footnote: str, costs: bool) -> str:
         cells = [_label(row), *[_cell(row.percent(t)) for t in tasks], _cell(row.average())]
         if costs:
             cells.append("–" if row.cost is None else f"{row.cost:.2f}")
+        cells.append(row.protocol or "–")
         lines.append("| " + " | ".join(cells) + " |")
     quoted = any(r.source == "quoted" for r in rows)
     notes = [f"pass@1 / avg@k in %. {footnote}" if quoted else "avg@k in %."]
@@ -75,12 +80,14 @@ def as_csv(rows: list[TableRow], costs: bool) -> str:
     tasks = columns(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["name", "source", "group", "step", *tasks, "average"] + (["cost"] if costs else []))
+    header = ["name", "source", "group", "step", *tasks, "average"] + (["cost"] if costs else []) + ["protocol"]
+    writer.writerow(header)
     for row in rows:
         values = ["" if row.percent(t) is None else row.percent(t) for t in tasks]
         avg = row.average()
         tail = [("" if row.cost is None else round(row.cost, 2))] if costs else []
-        writer.writerow([row.name, row.source, row.group, row.step or "", *values, "" if avg is None else avg, *tail])
+        cells = [row.name, row.source, row.group, row.step or "", *values, "" if avg is None else avg, *tail]
+        writer.writerow([*cells, row.protocol])
     return buffer.getvalue()
 
 
@@ -91,13 +98,14 @@ def as_json(rows: list[TableRow]) -> str:
 
 def latex(rows: list[TableRow], footnote: str, costs: bool) -> str:
     tasks = columns(rows)
-    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost (\\$)"] if costs else [])
-    out = ["\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
+    head = ["Model", *[TASK_LABELS.get(t, t) for t in tasks], "Avg"] + (["Cost (\\$)"] if costs else []) + ["Protocol"]
+    out = ["\\begin{tabular}{l" + "r" * (len(head) - 2) + "l}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
     for row in rows:
-        name = _label(row).replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+        name = _tex(_label(row))
         cells = [name, *[_cell(row.percent(t)) for t in tasks], _cell(row.average())]
         if costs:
             cells.append("–" if row.cost is None else f"{row.cost:.2f}")
+        cells.append(_tex(row.protocol) or "–")
         out.append(" & ".join(cells).replace("–", "--") + " \\\\")
     out += ["\\bottomrule", "\\end{tabular}", f"% {footnote}"]
     return "\n".join(out) + "\n"

@@ -10,7 +10,15 @@ import typer
 
 from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SeedOpt
-from openrs_cli.eval.backends.base import BACKENDS, DTYPES, ENGINE_MODES, PROMPT_TOKENS, SAMPLING, sampling_fields
+from openrs_cli.eval.backends.base import (
+    BACKENDS,
+    BATCHING_MODES,
+    DTYPES,
+    ENGINE_MODES,
+    PROMPT_TOKENS,
+    SAMPLING,
+    sampling_fields,
+)
 from openrs_cli.eval.plan import PROTOCOLS, SCORERS, TRUNCATION_RULES
 from openrs_cli.eval.tasks import TASKS
 
@@ -21,6 +29,7 @@ Backend = StrEnum("Backend", {name: name for name in BACKENDS})
 Protocol = StrEnum("Protocol", {name: name for name in PROTOCOLS})
 Dtype = StrEnum("Dtype", {name: name for name in DTYPES})
 Engine = StrEnum("Engine", {name: name for name in ENGINE_MODES})
+Batching = StrEnum("Batching", {name: name for name in BATCHING_MODES})
 PromptTokens = StrEnum("PromptTokens", {name: name for name in PROMPT_TOKENS})
 _FIELDS = sampling_fields()
 _OTHER_SAMPLING = ", ".join(
@@ -132,9 +141,25 @@ def eval_command(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            "--batch-size", help="transformers backend: answers generated together (default 16 on GPU, 1 on CPU)."
+            "--batch-size",
+            help="transformers backend: answers generated together, the unit a resumed run regenerates "
+            "(default: 64 continuous / 16 padded on a GPU, 16 / 4 on CPU).",
         ),
     ] = None,
+    batching: Annotated[
+        Batching,
+        typer.Option(
+            "--batching",
+            help="transformers backend: one (a seed per answer), padded, or continuous (transformers' continuous "
+            "batching); auto: continuous on a GPU, the faster measured on CPU.",
+        ),
+    ] = Batching.auto,
+    cb_max_batch_tokens: Annotated[
+        int, typer.Option("--cb-max-batch-tokens", help="Continuous batching: tokens per forward pass.")
+    ] = 2048,
+    cb_memory: Annotated[
+        float, typer.Option("--cb-memory", help="Continuous batching: share of free GPU memory for the KV cache.")
+    ] = 0.9,
     rescore: Annotated[
         Path | None, typer.Option("--rescore", help="Old spelling of 'openrs rescore DIR'.", metavar="DIR")
     ] = None,
@@ -182,6 +207,9 @@ def eval_command(
         prompt_template=prompt_template,
         truncated=truncated.value,
         batch_size=batch_size,
+        batching=batching.value,
+        cb_max_batch_tokens=cb_max_batch_tokens,
+        cb_memory=cb_memory,
         dtype=dtype.value,
         engine=engine.value,
         prompt_tokens=prompt_tokens.value,
@@ -274,5 +302,7 @@ def _plan_text(plan) -> str:
         lines.append(f"task:     {task['name']:14s} problems: {count}  samples: {task['samples']}")
     lines.append("sampling: " + ", ".join(f"{k} {v}" for k, v in data["sampling"].items()))
     lines.append(f"prompt:   {data['prompt']}, tokens: {data['prompt_tokens']}, dtype: {data['dtype']}")
+    if data["batching"]:
+        lines.append(f"batching: {data['batching']}, {data['batch_size']} answer(s) per chunk")
     lines += [f"note:     {note}" for note in data["notes"]]
     return "\n".join(lines)

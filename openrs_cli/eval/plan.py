@@ -16,12 +16,14 @@ from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.backends.base import (
     BACKENDS,
+    BATCHING_MODES,
     DTYPES,
     ENGINE_MODES,
     PROMPT_TOKENS,
     SAMPLING,
     BackendName,
     BackendSettings,
+    Batching,
     Dtype,
     Engine,
     PromptTokens,
@@ -69,7 +71,10 @@ class EvalOptions:
     system_prompt: str | None = None
     prompt_template: Path | None = None  # a text file holding {question}
     truncated: Truncation = "require-boxed"  # how an answer cut at the length limit is scored
-    batch_size: int | None = None  # transformers backend; None: 16 on a GPU, 1 on CPU (one seed per answer)
+    batch_size: int | None = None  # transformers backend: the chunk; None: the batching's default
+    batching: Batching = "auto"  # transformers backend: one, padded, continuous (auto: see resolve_batching)
+    cb_max_batch_tokens: int = 2048
+    cb_memory: float = 0.9
     dtype: Dtype = "auto"
     engine: Engine = "auto"  # vllm: eager or compiled; auto decides by device and job size
     prompt_tokens: PromptTokens = (
@@ -130,6 +135,7 @@ class EvalPlan:
             "server_env": self.backend.server_env if first_server else None,
             "in_flight": self.backend.in_flight,
             "batch_size": self.backend.batch_size if self.backend.kind == "transformers" else None,
+            "batching": self.backend.batching if self.backend.kind == "transformers" else None,
             "revision": self.revision,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "limit": self.limit,
@@ -185,6 +191,34 @@ def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) 
         hint = "use --checkpoints all to evaluate its checkpoints" if has else "give a folder with config.json"
         raise BadInputError(f"model folder {model} has no config.json (nor a LoRA adapter_config.json)", hint)
     return [ModelTarget.local(folder, folder.name, step_of(folder), out_root)]
+
+
+# the chunk each batching generates at once by default (a resumed run regenerates a cut chunk whole)
+CHUNK = {"one": 1, "padded": 16, "continuous": 64}
+CPU_CHUNK = {"padded": 4, "continuous": 16}
+# what `auto` picks on a CPU, from bench/eval_batching.py (README, Performance): on 2 cores, SmolLM2-135M,
+# 16 prompts x 64 tokens, continuous batching ran at 1.11x one at a time (padded chunks 3.1x): not enough to
+# give up a seed per answer by default
+CPU_AUTO: Batching = "one"
+
+
+def resolve_batching(requested: str, kind: str, gpu: bool, batch_size: int | None) -> tuple[Batching, int]:
+    """(batching, chunk) for the transformers backend: `auto` is continuous batching on a GPU; on a CPU the
+    faster of one-at-a-time and continuous batching as measured, padded batches when --batch-size asks for them
+    (as before continuous batching existed)."""
+    if requested not in BATCHING_MODES:
+        raise BadInputError(f"unknown --batching '{requested}'", f"choose from {', '.join(BATCHING_MODES)}")
+    if kind != "transformers":
+        if requested != "auto":
+            raise BadInputError(f"--batching {requested} is for the transformers backend", "drop it")
+        return "one", 1
+    if requested == "auto":
+        requested = "continuous" if gpu else ("padded" if (batch_size or 1) > 1 else CPU_AUTO)
+    if requested == "one":
+        if (batch_size or 1) > 1:
+            raise BadInputError("--batching one generates one answer at a time", "drop --batch-size, or --batching")
+        return "one", 1
+    return requested, batch_size or (CHUNK if gpu else CPU_CHUNK)[requested]  # type: ignore[return-value]
 
 
 def samples_for(tasks: list[Task], protocol: str, samples: int | None) -> dict[str, int]:
@@ -297,6 +331,15 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         notes.append(f"vLLM engine {why}")
         if cpu:
             notes.append("vLLM's CPU build: one engine, the model in its process, no chunked prefill, a 2 GiB KV cache")
+    batching, chunk = resolve_batching(opts.batching, kind, bool(gpu_ids), opts.batch_size)
+    if batching == "continuous":
+        at_least("--cb-max-batch-tokens", opts.cb_max_batch_tokens, 1)
+        within("--cb-memory", opts.cb_memory, 0, 1, low_open=True)
+        limit = f" (at most {opts.cb_memory:.0%} of free GPU memory)" if gpu_ids else ""
+        notes.append(
+            f"transformers continuous batching: chunks of {chunk} answers, {opts.cb_max_batch_tokens} tokens per "
+            f"forward pass, the KV cache sized for a whole chunk at full length{limit}"
+        )
     dtype = opts.dtype
     if dtype == "auto" and cpu:
         dtype = "float32"  # bfloat16 is emulated, and slow, on CPUs without AVX-512 BF16
@@ -317,7 +360,10 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         retries=opts.retries,
         max_num_seqs=opts.max_num_seqs,
         max_model_len=opts.max_model_len,
-        batch_size=opts.batch_size or (16 if gpu_ids and kind == "transformers" else 1),
+        batch_size=chunk,
+        batching=batching,
+        cb_max_batch_tokens=opts.cb_max_batch_tokens,
+        cb_memory=opts.cb_memory,
     )
     if kind == "vllm":
         for target in models:

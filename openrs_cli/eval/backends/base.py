@@ -69,6 +69,9 @@ Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 DTYPES: tuple[str, ...] = get_args(Dtype)
 Engine = Literal["auto", "eager", "compiled"]  # vLLM: eager skips torch.compile and CUDA graphs
 ENGINE_MODES: tuple[str, ...] = get_args(Engine)
+# transformers backend: one request at a time, padded batches, or continuous batching (the plan resolves auto)
+Batching = Literal["auto", "one", "padded", "continuous"]
+BATCHING_MODES: tuple[str, ...] = get_args(Batching)
 # How the prompt reaches the model:
 #   paper:    the chat template rendered as text, then tokenized *with* the tokenizer's special tokens, as the
 #             paper's lighteval (ed08481, add_special_tokens=True) fed vLLM: R1-Distill's tokenizer adds a BOS
@@ -112,6 +115,9 @@ class BackendSettings:
     max_num_seqs: int = 256  # sequences each vLLM engine batches (vLLM's default)
     max_model_len: int | None = None  # vLLM's context; None: max_new_tokens + room for the prompt
     batch_size: int = 1  # transformers backend: requests generated together (fixed chunks)
+    batching: Batching = "one"  # transformers backend: how a chunk is generated (the plan resolves "auto")
+    cb_max_batch_tokens: int = 2048  # continuous batching: tokens per forward pass (part of the schedule)
+    cb_memory: float = 0.9  # continuous batching: the share of free GPU memory a chunk's KV cache may take
     dtype: Dtype = "auto"  # weights and activations (vLLM --dtype, transformers dtype)
     engine: Engine = "compiled"  # vllm: eager or compiled (the plan resolves "auto")
     prompt_tokens: PromptTokens = "template"  # paper, template or server (the plan resolves "auto")
@@ -149,7 +155,10 @@ class BackendSettings:
         if self.kind == "vllm":
             return {"kind": "vllm", "dtype": self.dtype, "mode": self.engine, "device": "cpu" if self.cpu else "gpu"}
         if self.kind == "transformers":
-            return {"kind": "transformers", "dtype": self.dtype, "batch_size": self.batch_size}
+            identity = {"kind": "transformers", "dtype": self.dtype, "batch_size": self.batch_size}
+            if self.batching == "continuous":  # its schedule, and so its answers, depend on these
+                identity.update(batching="continuous", max_batch_tokens=self.cb_max_batch_tokens)
+            return identity
         return {"kind": "endpoint"}
 
 

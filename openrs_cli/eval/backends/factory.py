@@ -47,7 +47,14 @@ def make_backend(
         from openrs_cli.eval.backends.transformers_backend import TransformersBackend
 
         return TransformersBackend(
-            model, revision, dtype=settings.dtype, batch_size=settings.batch_size, prompt_tokens=settings.prompt_tokens
+            model,
+            revision,
+            dtype=settings.dtype,
+            batch_size=settings.batch_size,
+            prompt_tokens=settings.prompt_tokens,
+            batching=settings.batching,
+            max_batch_tokens=settings.cb_max_batch_tokens,
+            memory_fraction=settings.cb_memory,
         )
     if settings.kind == "endpoint":
         from openrs_cli.eval.backends.endpoint import EndpointBackend

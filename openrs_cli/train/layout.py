@@ -163,10 +163,12 @@ def plan_layout(
     vllm_port: int = 8000,
     explicit_keys: frozenset[str] = frozenset(),
     generation: Generation = "vllm",
+    continuous: bool = False,
 ) -> TrainPlan:
     """Decide the layout and build every command; `config` is copied and given the layout's settings.
 
-    `gpu_ids` are the physical indices of the GPUs this node uses (empty: CPU).
+    `gpu_ids` are the physical indices of the GPUs this node uses (empty: CPU). `continuous`: TRL generates
+    with transformers' continuous batching where it generates with the training model.
     """
     if nodes < 1 or not 0 <= node_rank < nodes:
         raise BadInputError(f"--node-rank {node_rank} is not within --nodes {nodes}", "ranks count from 0")
@@ -182,6 +184,8 @@ def plan_layout(
                 f"--nodes {nodes} with no GPU in use: openrs trains on several machines only with GPUs",
                 "drop --nodes to train on this CPU, or run on GPU machines",
             )
+        if continuous:
+            _continuous_batching(cfg, explicit_keys)
         return _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys)
     if chosen == "server":
         placed = _server(cfg, gpu_ids, explicit_keys, vllm_port)
@@ -189,6 +193,8 @@ def plan_layout(
         placed = _colocate(cfg, gpu_ids, nodes, explicit_keys)
     else:
         placed = _transformers(cfg, gpu_ids, nodes)
+        if continuous:
+            _continuous_batching(cfg, explicit_keys)
     notes = placed.notes
     if nodes > 1:
         notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
@@ -265,10 +271,29 @@ def _transformers(cfg: dict[str, Any], gpu_ids: list[int], nodes: int) -> _Place
     cfg.update(use_vllm=False)
     note = (
         "generation with transformers instead of vLLM: expect each step to take several times longer "
-        "(the training model generates token by token; measured on an H200, an R1-1.5B-shaped model took "
-        "53.5 s per step for 24 completions of 512 tokens)"
+        "(the training model generates itself; measured on an H200 with plain generate(), an R1-1.5B-shaped "
+        "model took 53.5 s per step for 24 completions of 512 tokens)"
     )
     return _Placement(len(gpu_ids) * nodes, list(gpu_ids), notes=[note])
+
+
+# TRL 1.16's own default share of free GPU memory for the continuous-batching KV cache (transformers' 0.9 would
+# leave the backward pass almost nothing); written into the plan so that the resolved config shows it
+CB_TRAINING_MEMORY = 0.5
+
+
+def _continuous_batching(cfg: dict[str, Any], explicit_keys: frozenset[str]) -> None:
+    """TRL generating with transformers' continuous batching (paged attention) instead of `generate()`."""
+    if "use_transformers_continuous_batching" not in explicit_keys:
+        cfg["use_transformers_continuous_batching"] = True
+    if (
+        cfg.get("use_transformers_continuous_batching")
+        and "transformers_continuous_batching_config" not in explicit_keys
+    ):
+        cfg["transformers_continuous_batching_config"] = {
+            "max_memory_percent": CB_TRAINING_MEMORY,
+            **(cfg.get("transformers_continuous_batching_config") or {}),
+        }
 
 
 def _accelerate_launch(ranks: int, nodes: int, node_rank: int, ip: str | None, port: int) -> list[str]:

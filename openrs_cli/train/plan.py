@@ -138,6 +138,24 @@ def choose_generation(requested: str, gpus: int, planning_only: bool = False) ->
     return "transformers", ["vLLM is not importable here: generating with transformers (slower)"]
 
 
+def continuous_batching(generation: str, requested: str, gpus: int) -> tuple[bool, list[str]]:
+    """Whether TRL generates with transformers' continuous batching, and the note that says so or why not.
+
+    On GPUs, `transformers` generation batches continuously. On a CPU only when asked for (`--generation
+    transformers`): there `generate()` is faster for small models (bench/train_step.py, README).
+    """
+    if generation != "transformers" or (gpus == 0 and requested != "transformers"):
+        return False, []
+    import importlib.metadata
+
+    from packaging.version import Version
+
+    version = importlib.metadata.version("transformers")
+    if Version(version) < Version("5.8.0"):
+        return False, [f"transformers {version} has no continuous batching (5.8+): TRL generates with generate()"]
+    return True, ["TRL generates with transformers' continuous batching (use_transformers_continuous_batching)"]
+
+
 def last_checkpoint(output_dir: Path) -> Path | None:
     found = list_checkpoints(output_dir, complete=True)
     return found[-1][1] if found else None
@@ -230,6 +248,8 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     if not opts.planning_only:  # every process (ranks, vLLM server) then loads this one commit
         notes += pin_revision(config)
     generation, generation_notes = choose_generation(opts.generation, len(gpu_ids), opts.planning_only)
+    continuous, why = continuous_batching(generation, opts.generation, len(gpu_ids))
+    generation_notes += why
     output_dir = Path(config["output_dir"])
     check_sizes(config, str(opts.config) if opts.config else f"recipe {config.get('recipe') or opts.recipe}")
     plan = plan_layout(
@@ -244,6 +264,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         vllm_port=opts.vllm_port,
         explicit_keys=explicit,
         generation=generation,
+        continuous=continuous,
     )
     plan.notes[:0] = notes + generation_notes
     plan.origins = {**origins, **dict.fromkeys(plan.plan_keys, "plan")}

@@ -9,6 +9,10 @@
   relies on how TRL binds that head, the first log-prob computation is checked against `log_softmax` of
   the model's raw logits (one sequence, once per run): a TRL that changes the mechanism stops the run
   with an error naming its version instead of training on other maths.
+- Continuous-batching generation (`use_transformers_continuous_batching`) needs nothing here: with no seed
+  in its config, transformers draws its engine's seed from torch's global generator, which the Trainer seeds
+  and restores on resume, so a resumed run retraces an uninterrupted one (tested on CPU); TRL hands the loss
+  no log-probs from it, so the trainer's own per-token log-probs are computed as ever.
 - `StopAtStep`: the Qwen3 run kept a 500-step schedule (warmup and cosine over 500 steps) and
   released checkpoint-400. The callback saves a checkpoint at `stop_at_step` and ends the run
   there, so the schedule is the full recipe's and the run stops where the release did.

@@ -124,22 +124,46 @@ def layouts(gpus: int, importable: dict[str, bool]) -> dict[str, str]:
     return out
 
 
-def engines(gpus: int, vllm_build: str | None) -> dict[str, str]:
-    """Which generation engine each command uses here, and why.
+def engines(gpus: int, vllm_build: str | None, continuous: bool = True) -> dict[str, str]:
+    """Which generation engine each command uses here, and why: vLLM (CUDA), vLLM's CPU build, transformers'
+    continuous batching, or transformers' plain generation. `continuous`: transformers has continuous batching.
 
-    >>> print(engines(0, "cpu")["eval"])
-    transformers by default (no GPU); --backend vllm runs vLLM's CPU build
+    >>> print(engines(0, "cpu")["eval"].split(";")[-1])
+     --backend vllm runs vLLM's CPU build
     >>> print(engines(4, "cuda")["train"])
     vLLM (CUDA) beside the training ranks
+    >>> print(engines(2, None)["train"])
+    transformers continuous batching through TRL (vLLM is not installed)
+    >>> print(engines(2, None, continuous=False)["eval"])
+    transformers padded batches (vLLM is not installed; this transformers has no continuous batching: 5.8+)
     """
     if gpus and vllm_build == "cuda":
         return {"eval": "vLLM (CUDA), data parallel over the GPUs", "train": "vLLM (CUDA) beside the training ranks"}
-    train = "TRL's generation with the training model (transformers): no vLLM for training here"
     if gpus:
-        return {"eval": "transformers (vLLM is not installed): pip install -e '.[gpu]'", "train": train}
+        why = "vLLM is not installed" + ("" if continuous else "; this transformers has no continuous batching: 5.8+")
+        kind = "continuous batching" if continuous else "padded batches"
+        train = (
+            f"transformers {kind} through TRL ({why})" if continuous else f"transformers generate() through TRL ({why})"
+        )
+        return {"eval": f"transformers {kind} ({why})", "train": train}
+    train = "transformers generate() through TRL (no GPU: vLLM's CPU build cannot train); --generation transformers "
+    train += "batches continuously" if continuous else "has no continuous batching here"
+    cpu = "no GPU; continuous batching measured no faster on CPU"
     if vllm_build == "cpu":
-        return {"eval": "transformers by default (no GPU); --backend vllm runs vLLM's CPU build", "train": train}
-    return {"eval": "transformers (no GPU, no vLLM)", "train": train}
+        return {
+            "eval": f"transformers, one answer at a time ({cpu}); --backend vllm runs vLLM's CPU build",
+            "train": train,
+        }
+    return {"eval": f"transformers, one answer at a time ({cpu}, no vLLM)", "train": train}
+
+
+def _has_continuous_batching() -> bool:
+    version = package_version("transformers")
+    if not version:
+        return False
+    from packaging.version import Version
+
+    return Version(version) >= Version("5.8.0")
 
 
 def collect(offline: bool = False) -> dict[str, Any]:
@@ -164,7 +188,7 @@ def collect(offline: bool = False) -> dict[str, Any]:
         "packages": {name: package_version(name) for name in STACK},
         "importable": importable,
         "vllm_build": vllm_build,
-        "engines": engines(len(gpus), vllm_build),
+        "engines": engines(len(gpus), vllm_build, _has_continuous_batching()),
         "hub": {**hub_facts(), "endpoint": endpoint(), "reachable": reachable},
         "layouts": layouts(len(gpus), importable),
     }

@@ -103,3 +103,11 @@ def test_the_dry_run_shows_the_batching_and_its_limits(capsys, tiny_model, data_
     assert plan["batching"] == "continuous" and plan["engine"]["max_batch_tokens"] == 2048
     code, _, err = invoke(capsys, *args, "--batching", "continuous", "--cb-memory", "0", "--dry-run")
     assert code == 2 and "--cb-memory" in err
+
+
+def test_doctor_says_which_engine_each_command_uses_here(capsys):
+    code, out, err = invoke(capsys, "doctor", "--json", "--offline")
+    assert code == 0, err
+    engines = json.loads(out)["engines"]
+    assert "one answer at a time" in engines["eval"]  # this CPU machine: the measured default
+    assert "generate()" in engines["train"] and "--generation transformers batches continuously" in engines["train"]

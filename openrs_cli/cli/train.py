@@ -165,5 +165,11 @@ def describe_plan(plan) -> str:
     for proc in plan.processes:
         env = " ".join(f"{k}={v}" for k, v in proc.env.items())
         lines.append(f"{proc.role + ':':11s} {env + ' ' if env else ''}{shlex.join(proc.argv)}")
+    for node in plan.node_layout() if plan.nodes > 1 else []:
+        first, last = node["ranks"]
+        where = "on the CPU" if node["gpus"] == "cpu" else f"on GPUs {','.join(map(str, node['gpus']))}"
+        role = f"main: the others reach it at {node['reaches']}" if node["main"] else f"reaches {node['reaches']}"
+        name = f"node {node['node']}" + (" (this node)" if node["node"] == plan.node_rank else "")
+        lines.append(f"{name}: ranks {first}-{last} {where}, vLLM {node['vllm']}; {role}")
     lines += [f"note:       {note}" for note in plan.notes]
     return "\n".join(lines)

@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         callbacks=[ProgressLine(), *([StopAtStep(stop)] if stop is not None else [])],
         logprobs_temperature=openrs_args.logprobs_temperature,
     )
+    accelerator = trainer.accelerator
+    logger.info("world size %d; this is process %d", accelerator.num_processes, accelerator.process_index)
     if resume:
         logger.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume or None)

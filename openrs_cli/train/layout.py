@@ -53,6 +53,8 @@ class TrainPlan:
     batch: BatchSplit | None = None
     plan_keys: frozenset[str] = frozenset()  # config keys the plan set or changed (for --sources)
     origins: dict[str, str] = field(default_factory=dict)  # key -> recipe, --set, --model, plan, openrs default
+    train_gpus: list[int] = field(default_factory=list)  # this node's training GPUs (physical indices)
+    rendezvous: str | None = None  # several nodes: the main node's address, ip:port, that the others reach
 
     @property
     def completions_per_step(self) -> int:
@@ -65,6 +67,26 @@ class TrainPlan:
     @property
     def prompts_per_step(self) -> int:
         return self.completions_per_step // int(self.config["num_generations"])
+
+    def node_layout(self) -> list[dict[str, Any]]:
+        """What runs on each node (the same command on every node, with its --node-rank): ranks, GPUs, vLLM."""
+        per_node = self.training_processes // max(1, self.nodes)
+        vllm = (
+            "inside each rank" if self.config.get("use_vllm") and self.config.get("vllm_mode") == "colocate" else "none"
+        )
+        if self.vllm_gpus:
+            vllm = f"a server on GPUs {self.vllm_gpus}"
+        return [
+            {
+                "node": node,
+                "main": node == 0,
+                "ranks": [node * per_node, (node + 1) * per_node - 1],
+                "gpus": list(self.train_gpus) if self.gpus else "cpu",
+                "vllm": vllm,
+                "reaches": self.rendezvous,
+            }
+            for node in range(self.nodes)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +104,7 @@ class TrainPlan:
             "commands": [p.argv for p in self.processes],
             "processes": [asdict(p) for p in self.processes],
             "config_path": self.config_path,
+            "node_layout": self.node_layout() if self.nodes > 1 else None,
             "notes": self.notes,
             "config": redact(self.config),
         }
@@ -179,14 +202,10 @@ def plan_layout(
     cfg = dict(config)
     entry = ["-m", "openrs_cli.train.entry", "--config", str(config_path)]
     if chosen == "cpu":
-        if nodes > 1:  # never ignored: each node would train alone, all of them into one output folder
-            raise BadInputError(
-                f"--nodes {nodes} with no GPU in use: openrs trains on several machines only with GPUs",
-                "drop --nodes to train on this CPU, or run on GPU machines",
-            )
         if continuous:
             _continuous_batching(cfg, explicit_keys)
-        return _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys)
+        rendezvous = (main_process_ip, main_process_port) if nodes > 1 else None
+        return _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys, rendezvous)
     if chosen == "server":
         placed = _server(cfg, gpu_ids, explicit_keys, vllm_port)
     elif chosen == "colocate":
@@ -204,6 +223,8 @@ def plan_layout(
     plan = TrainPlan(
         chosen, gpus, nodes, node_rank, placed.ranks, placed.vllm_gpus, processes, cfg, str(config_path), notes
     )
+    plan.train_gpus = list(placed.train_gpus)
+    plan.rendezvous = f"{main_process_ip}:{main_process_port}" if nodes > 1 else None
     return _finish(plan, config, split)
 
 
@@ -218,15 +239,36 @@ class _Placement:
     notes: list[str] = field(default_factory=list)
 
 
-def _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys) -> TrainPlan:
-    """One process on the CPU, generating with the policy (no vLLM)."""
+# how long a CPU node waits in a collective for a node that has gone (torch's default is 30 minutes)
+CPU_NODE_TIMEOUT_S = 120
+
+
+def _cpu_plan(cfg, config, entry, nodes, node_rank, config_path, explicit_keys, rendezvous=None) -> TrainPlan:
+    """One process on the CPU, generating with the policy (no vLLM); with several nodes, one per node, joined by
+    torch.distributed's gloo backend at the main node's address (`rendezvous`: its IP and port)."""
     cfg.update(use_vllm=False, use_cpu=True, bf16=False)
     if cfg.get("dtype") == "bfloat16":
         cfg["dtype"] = "float32"
     notes = ["no GPU in use: training runs on the CPU without vLLM (practical only for the smoke recipe)"]
-    split = _apply_batch(cfg, 1, explicit_keys, notes)
-    processes = [ProcessSpec("train", [sys.executable, *entry])]
-    plan = TrainPlan("cpu", 0, nodes, node_rank, 1, [], processes, cfg, str(config_path), notes)
+    env: dict[str, str] = {}
+    if rendezvous is not None:
+        ip, port = rendezvous
+        cfg["ddp_backend"] = "gloo"
+        if "ddp_timeout" not in explicit_keys:
+            cfg["ddp_timeout"] = CPU_NODE_TIMEOUT_S
+        env = {
+            "RANK": str(node_rank), "WORLD_SIZE": str(nodes), "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
+            "MASTER_ADDR": str(ip), "MASTER_PORT": str(port), "ACCELERATE_USE_CPU": "true",
+        }  # fmt: skip
+        notes.append(
+            f"{nodes} CPU nodes, one training process each (gloo at {ip}:{port}); this is node {node_rank}. "
+            f"A node that stops stops the others within ddp_timeout ({cfg['ddp_timeout']} s); run the same "
+            f"commands again to resume from the last checkpoint"
+        )
+    split = _apply_batch(cfg, nodes, explicit_keys, notes)
+    processes = [ProcessSpec("train", [sys.executable, *entry], env)]
+    plan = TrainPlan("cpu", 0, nodes, node_rank, nodes, [], processes, cfg, str(config_path), notes)
+    plan.rendezvous = f"{rendezvous[0]}:{rendezvous[1]}" if rendezvous else None
     return _finish(plan, config, split)
 
 

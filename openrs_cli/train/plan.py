@@ -323,7 +323,8 @@ def write_config(plan: TrainPlan) -> Path:
     config = redact(training_config(plan), drop=True)
     # the layout beside it: `openrs report --costs` reads the GPUs the run held from here; and what the run
     # was produced with (software, devices, the model's exact identity)
-    layout = {k: v for k, v in plan.to_dict().items() if k not in ("config", "processes", "commands")}
-    layout["provenance"] = training_provenance(plan)
-    write_json(path.parent / PLAN_FILE, layout)
+    if plan.node_rank == 0:  # the other nodes share the folder (and write the same config: its rank is in env)
+        layout = {k: v for k, v in plan.to_dict().items() if k not in ("config", "processes", "commands")}
+        layout["provenance"] = training_provenance(plan)
+        write_json(path.parent / PLAN_FILE, layout)
     return write_text(path, header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

@@ -45,7 +45,12 @@ def _run(plan: TrainPlan, server_timeout: float, say: Callable[[str], None], log
     if plan.layout == "server":
         port = plan.config.get("vllm_server_port", 8000)
         ready = http_ready(f"http://127.0.0.1:{port}/health")
-    code = run_together(plan.processes, log_dir, ready, server_timeout, say=say)
+    try:
+        code = run_together(plan.processes, log_dir, ready, server_timeout, say=say)
+    except RuntimeFailure as exc:
+        if plan.nodes > 1:  # the usual cause: another node stopped, and the collectives failed here
+            exc.hint = f"{exc.hint}; if a node stopped, run the same command on every node to resume"
+        raise
     if code:
         raise RuntimeFailure(f"training exited with code {code}", f"see the log above; outputs in {log_dir}")
     say(f"training finished; outputs in {log_dir}")

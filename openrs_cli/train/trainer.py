@@ -13,6 +13,9 @@
   in its config, transformers draws its engine's seed from torch's global generator, which the Trainer seeds
   and restores on resume, so a resumed run retraces an uninterrupted one (tested on CPU); TRL hands the loss
   no log-probs from it, so the trainer's own per-token log-probs are computed as ever.
+- Resuming a run of several CPU processes (`--nodes N` without GPUs): transformers 5.17 loads the optimizer
+  state with `map_location=args.device`, which is `cpu:0` there and which torch.load cannot restore to; the
+  subclass maps it to plain `cpu` for that load.
 - `StopAtStep`: the Qwen3 run kept a 500-step schedule (warmup and cosine over 500 steps) and
   released checkpoint-400. The callback saves a checkpoint at `stop_at_step` and ends the run
   there, so the schedule is the full recipe's and the run stops where the release did.
@@ -68,6 +71,24 @@ class OpenrsGRPOTrainer(GRPOTrainer):
                 model, input_ids[:1], attention_mask[:1], logits_to_keep, out[0][:1], self.logprobs_temperature
             )
         return out
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        import torch
+
+        device = self.args.device
+        if checkpoint is None or device.type != "cpu" or device.index is None:
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        from unittest import mock
+
+        load = torch.load
+
+        def load_on_cpu(*args, **kwargs):
+            if kwargs.get("map_location") == device:
+                kwargs["map_location"] = "cpu"
+            return load(*args, **kwargs)
+
+        with mock.patch.object(torch, "load", load_on_cpu):
+            return super()._load_optimizer_and_scheduler(checkpoint)
 
     def _generate_and_score_completions(self, inputs):
         """TRL's generation, timed: `openrs/generation_seconds` (and peak GPU memory) in the logs."""

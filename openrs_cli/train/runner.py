@@ -19,7 +19,7 @@ def write_slurm(plan: TrainPlan, slurm: Path) -> tuple[Path, Path]:
     from openrs_cli.train.slurm import sbatch_script, write_sbatch
 
     config_path = write_config(plan)
-    gpus_per_node = plan.gpus or 1
+    gpus_per_node = plan.gpus  # 0: a CPU job (no gres requested)
     text = sbatch_script(plan, config_path, gpus_per_node, Path(plan.config["output_dir"]).name)
     return write_sbatch(slurm, text), config_path
 

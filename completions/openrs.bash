@@ -41,7 +41,7 @@ _openrs() {
                 --batching) COMPREPLY=($(compgen -W "auto one padded continuous" -- "$cur")); return ;;
                 --scorer) COMPREPLY=($(compgen -W "lighteval math-verify-strict" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --batching --cb-max-batch-tokens --cb-memory --rescore --scorer --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--model --tasks --backend --base-url --served-model-name --gpus --tensor-parallel --protocol --samples --limit --seed --temperature --top-p --max-new-tokens --sampling --dtype --engine --prompt-tokens --data-dir --output-dir --checkpoints --revision --concurrency --request-timeout --retries --max-num-seqs --system-prompt --prompt-template --max-model-len --scoring-workers --port --truncated --batch-size --batching --cb-max-batch-tokens --cb-memory --rescore --scorer --slurm --dry-run --json --help -h" -- "$cur")) ;;
         "push")
             COMPREPLY=($(compgen -W "--model --model-dir --repo-id --checkpoints --results --private --branch --revision --merged --dry-run --json --help -h" -- "$cur")) ;;
         "recipes")

@@ -110,6 +110,7 @@ complete -c openrs -n '__fish_seen_subcommand_from eval' -l cb-max-batch-tokens 
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l cb-memory -d 'Continuous batching: share of free GPU memory for the KV cache.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l rescore -d 'Old spelling of openrs rescore DIR.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l scorer -d 'With --rescore: old spelling of openrs rescore --scorer.' -x -a 'lighteval math-verify-strict'
+complete -c openrs -n '__fish_seen_subcommand_from eval' -l slurm -d 'Write an sbatch array job (one task per checkpoint) instead of running.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l dry-run -d 'Print the plan and exit without starting anything.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l json -d 'Print machine-readable JSON to stdout.'
 complete -c openrs -n '__fish_seen_subcommand_from eval' -l help -s h -d 'Show help and exit.'

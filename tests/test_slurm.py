@@ -94,3 +94,35 @@ def test_a_two_node_job_trains_one_run_over_both_nodes(slurm, tiny_model, data_d
     assert "world size 2; this is process 0" in log and "world size 2; this is process 1" in log
     found = {p.name for p in (out / "checkpoint-2").glob("rng_state_*.pth")}
     assert found == {"rng_state_0.pth", "rng_state_1.pth"}
+
+
+def test_an_eval_sweep_runs_as_an_array_job_and_report_reads_it(slurm, tiny_model, data_dir, tmp_path, capsys):
+    """`openrs eval --checkpoints all --slurm eval.sh`: one array task per checkpoint, each writing the folder an
+    in-process sweep writes and resuming from its own answer cache when the array runs again."""
+    import json
+
+    from tests.cli_helpers import invoke
+
+    run = tmp_path / "run"
+    trained = run_openrs(*smoke_train_args(tiny_model, run, "max_steps=2", "save_steps=1", "max_completion_length=8"))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    script, out = tmp_path / "eval.sh", tmp_path / "ev"
+    args = ["eval", "--model", str(run), "--checkpoints", "all", "--backend", "transformers", "--tasks", "aime24",
+            "--limit", "2", "--max-new-tokens", "8", "--data-dir", str(data_dir / "bench"),
+            "--output-dir", str(out)]  # fmt: skip
+    code, stdout, err = invoke(capsys, *args, "--slurm", str(script), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["tasks"] == 2 and "#SBATCH --array=0-1" in script.read_text()
+    job = sbatch(slurm, "--wait", str(script))
+    assert job.returncode == 0, job.stdout + job.stderr
+    for step in (1, 2):
+        summary = json.loads((out / f"checkpoint-{step}" / "summary.json").read_text())
+        assert summary["name"] == f"run/checkpoint-{step}"  # the in-process sweep's name
+    code, stdout, err = invoke(capsys, "report", str(out), "--no-quoted", "--no-figures", "--json",
+                               "--output-dir", str(tmp_path / "rep"))  # fmt: skip
+    assert code == 0, err
+    assert sorted(r["name"] for r in json.loads(stdout)) == ["run/checkpoint-1", "run/checkpoint-2"]
+    again = sbatch(slurm, "--wait", str(script))
+    assert again.returncode == 0
+    logs = [p.read_text() for p in out.glob(f"slurm-{again.stdout.split()[-1]}_*.out")]
+    assert len(logs) == 2 and all("2 answers needed, 2 cached, 0 to generate" in log for log in logs)

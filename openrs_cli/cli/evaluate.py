@@ -166,6 +166,12 @@ def eval_command(
     scorer: Annotated[
         Scorer | None, typer.Option("--scorer", help="With --rescore: old spelling of 'openrs rescore --scorer'.")
     ] = None,
+    slurm: Annotated[
+        Path | None,
+        typer.Option(
+            "--slurm", help="Write an sbatch array job (one task per checkpoint) instead of running.", metavar="FILE"
+        ),
+    ] = None,
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -213,9 +219,27 @@ def eval_command(
         dtype=dtype.value,
         engine=engine.value,
         prompt_tokens=prompt_tokens.value,
-        planning_only=dry_run,
+        planning_only=dry_run or slurm is not None,
     )
     plan = plan_eval(opts)
+    if slurm is not None:
+        from openrs_cli.eval.slurm import write_array
+        from openrs_cli.locations import locate
+
+        model_path = model if locate(model).kind == "hub" else str(Path(model).expanduser().resolve())
+        shared = shared_options(ctx, {"model", "output_dir", "checkpoints", "slurm"})
+        script = write_array(slurm, plan, model_path, shared, sweep=checkpoints is not None)
+        output.emit(
+            {
+                "script": str(script),
+                "tasks": len(plan.models),
+                "models": [{"model": m.adapter or m.path, "output_dir": str(m.out_dir)} for m in plan.models],
+                "gpus_per_task": len(plan.gpu_ids),
+            },
+            json_out,
+            f"wrote {script}: an array of {len(plan.models)} task(s), one per model; submit it with: sbatch {script}",
+        )
+        return
     if dry_run:
         output.emit(plan.to_dict(), json_out, lambda: _plan_text(plan))
         return
@@ -268,6 +292,30 @@ def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items:
             word = "a whole number" if kind is int else "a number"
             raise BadInputError(f"--sampling {name}: '{raw}' is not {word}", f"give {word}, e.g. {name}=1") from None
     return replace(Sampling(), **values)
+
+
+def shared_options(ctx: typer.Context, skip: set[str]) -> list[str]:
+    """The options this command was given (not left at their defaults), as command-line words, less `skip`."""
+    words: list[str] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        if name in skip or not getattr(param, "opts", None):
+            continue
+        if getattr(ctx.get_parameter_source(name), "name", "") == "DEFAULT":
+            continue
+        value = ctx.params.get(name)
+        flag = param.opts[0]
+        if getattr(param, "is_flag", False):
+            secondary = getattr(param, "secondary_opts", None) or []
+            if value:
+                words.append(flag)
+            elif secondary:
+                words.append(secondary[0])
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            text = str(item.resolve()) if isinstance(item, Path) else str(getattr(item, "value", item))
+            words += [flag, text]  # paths absolute: a job starts wherever sbatch was run
+    return words
 
 
 def _old_rescore(ctx: typer.Context, folder: Path | None, scorer, dry_run: bool, json_out: bool) -> None:

@@ -43,14 +43,13 @@ def _stamp(adapter: Path) -> dict[str, str]:
     return {"adapter": str(adapter.resolve()), "adapter_sha256": folder_digest(adapter), "base": adapter_base(adapter)}
 
 
-def merged_is_current(adapter: Path, out: Path) -> bool:
-    stamp = out / MERGED_STAMP
-    if not stamp.is_file():
-        return False
+def _stamped(out: Path) -> dict | None:
+    """The stamp of an earlier merge in `out`, or None (no merge there, or an unreadable stamp)."""
     try:
-        return json.loads(stamp.read_text())["adapter_sha256"] == _stamp(adapter)["adapter_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+        stamp = json.loads((out / MERGED_STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
 
 
 def merge_adapter(adapter: Path, out: Path, say: Callable[[str], None] = lambda message: None) -> Path:
@@ -58,9 +57,10 @@ def merge_adapter(adapter: Path, out: Path, say: Callable[[str], None] = lambda 
     from openrs_cli.atomic import replace_folder, write_json
     from openrs_cli.localmodels import usable_model
 
-    if merged_is_current(adapter, out):
-        return out
     stamp = _stamp(adapter)
+    earlier = _stamped(out)
+    if earlier is not None and earlier.get("adapter_sha256") == stamp["adapter_sha256"]:
+        return out
     base = usable_model(stamp["base"], None, "base model", say)
     say(f"merging the LoRA adapter {adapter} into {stamp['base']} -> {out}")
     import torch
@@ -72,7 +72,7 @@ def merge_adapter(adapter: Path, out: Path, say: Callable[[str], None] = lambda 
         merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     has_tokenizer = any((adapter / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
     tokenizer = AutoTokenizer.from_pretrained(str(adapter) if has_tokenizer else base)
-    owned = {p.name for p in out.iterdir()} if (out / MERGED_STAMP).is_file() else set()
+    owned = {p.name for p in out.iterdir()} if earlier is not None else set()
     with replace_folder(out, owned) as staging:
         merged.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

@@ -88,6 +88,9 @@ def test_eval_of_the_adapter_gives_the_merged_models_answers(lora_run, data_dir,
     assert "merging the LoRA adapter" in result.stderr
     assert not (tmp_path / "adapter" / ".merged-model").exists()  # removed after the eval
     merged = merge_adapter(lora_run, tmp_path / "merged")
+    written = (merged / "model.safetensors").stat().st_mtime_ns
+    assert merge_adapter(lora_run, merged) == merged  # stamped for this adapter: kept, not merged again
+    assert (merged / "model.safetensors").stat().st_mtime_ns == written
     base_dir = Path(json.loads((lora_run / "adapter_config.json").read_text())["base_model_name_or_path"])
     base = load_file(base_dir / "model.safetensors")
     merged_weights = load_file(merged / "model.safetensors")

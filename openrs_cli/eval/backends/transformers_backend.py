@@ -50,7 +50,8 @@ class TransformersBackend:
         self.model.to(self.device).eval()
         self.context = getattr(self.model.config, "max_position_embeddings", None)
         self.batch_size = max(1, batch_size)
-        self.batching = "one" if batching == "one" or self.batch_size == 1 and batching == "padded" else batching
+        padded_by_one = batching == "padded" and self.batch_size == 1  # a padded chunk of one is one at a time
+        self.batching = "one" if padded_by_one else batching
         self.max_batch_tokens, self.memory_fraction = max_batch_tokens, memory_fraction
         self.tokenizer.padding_side = "left"  # decoder-only: new tokens follow the prompt directly
         if self.tokenizer.pad_token is None:

@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 
 from openrs_cli.eval.plan import EvalPlan
-from openrs_cli.train.slurm import script_safe, write_sbatch
+from openrs_cli.sbatch import script_safe, write_sbatch
 
 
 def array_script(plan: EvalPlan, model: str, output_dir: Path, options: list[str], sweep: bool) -> str:

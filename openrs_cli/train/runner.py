@@ -16,7 +16,8 @@ from openrs_cli.train.plan import write_config
 
 def write_slurm(plan: TrainPlan, slurm: Path) -> tuple[Path, Path]:
     """Write the resolved config and an sbatch script that runs it; returns (script, config)."""
-    from openrs_cli.train.slurm import sbatch_script, write_sbatch
+    from openrs_cli.sbatch import write_sbatch
+    from openrs_cli.train.slurm import sbatch_script
 
     config_path = write_config(plan)
     gpus_per_node = plan.gpus  # 0: a CPU job (no gres requested)

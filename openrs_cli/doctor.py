@@ -157,18 +157,10 @@ def engines(gpus: int, vllm_build: str | None, continuous: bool = True) -> dict[
     return {"eval": f"transformers, one answer at a time ({cpu}, no vLLM)", "train": train}
 
 
-def _has_continuous_batching() -> bool:
-    version = package_version("transformers")
-    if not version:
-        return False
-    from packaging.version import Version
-
-    return Version(version) >= Version("5.8.0")
-
-
 def collect(offline: bool = False) -> dict[str, Any]:
     """Everything `openrs doctor` shows, as plain JSON-ready data; `offline` skips the Hub check."""
     from openrs_cli.hub import endpoint, hub_reachable
+    from openrs_cli.train.plan import transformers_continuous_batching
 
     gpus, source = detect_gpus()
     importable = {name: _importable(mod) for name, mod in OPTIONAL_MODULES.items()}
@@ -188,7 +180,7 @@ def collect(offline: bool = False) -> dict[str, Any]:
         "packages": {name: package_version(name) for name in STACK},
         "importable": importable,
         "vllm_build": vllm_build,
-        "engines": engines(len(gpus), vllm_build, _has_continuous_batching()),
+        "engines": engines(len(gpus), vllm_build, transformers_continuous_batching()[0]),
         "hub": {**hub_facts(), "endpoint": endpoint(), "reachable": reachable},
         "layouts": layouts(len(gpus), importable),
     }

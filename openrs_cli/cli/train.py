@@ -133,13 +133,19 @@ def train(
 
 
 def describe_lora(config: dict) -> str:
-    """One line for a LoRA run: rank, alpha, dropout, the modules it adapts (TRL's ModelConfig keys)."""
-    modules = config.get("lora_target_modules") or "TRL's default modules"
+    """One line for a LoRA run: rank, alpha, dropout, the modules it adapts (TRL's ModelConfig keys; a key the
+    config leaves out has TRL's default, read from TRL's field table)."""
+    from openrs_cli.train.trl_table import trl_default
+
+    def value(key: str):
+        return config[key] if config.get(key) is not None else trl_default(key)
+
+    modules = value("lora_target_modules") or "TRL's default modules"
     if isinstance(modules, list):
         modules = ", ".join(modules)
     return (
-        f"r {config.get('lora_r', 16)}, alpha {config.get('lora_alpha', 32)}, "
-        f"dropout {config.get('lora_dropout', 0.05)} on {modules}; the run saves a LoRA adapter"
+        f"r {value('lora_r')}, alpha {value('lora_alpha')}, dropout {value('lora_dropout')} on {modules}; "
+        "the run saves a LoRA adapter"
     )
 
 

@@ -146,14 +146,23 @@ def continuous_batching(generation: str, requested: str, gpus: int) -> tuple[boo
     """
     if generation != "transformers" or (gpus == 0 and requested != "transformers"):
         return False, []
+    has, version = transformers_continuous_batching()
+    if not has:
+        return False, [f"transformers {version} has no continuous batching (5.8+): TRL generates with generate()"]
+    return True, ["TRL generates with transformers' continuous batching (use_transformers_continuous_batching)"]
+
+
+def transformers_continuous_batching() -> tuple[bool, str | None]:
+    """(whether the installed transformers has continuous batching, its version): `generate_batch` is 5.8+."""
     import importlib.metadata
 
     from packaging.version import Version
 
-    version = importlib.metadata.version("transformers")
-    if Version(version) < Version("5.8.0"):
-        return False, [f"transformers {version} has no continuous batching (5.8+): TRL generates with generate()"]
-    return True, ["TRL generates with transformers' continuous batching (use_transformers_continuous_batching)"]
+    try:
+        version = importlib.metadata.version("transformers")
+    except importlib.metadata.PackageNotFoundError:
+        return False, None
+    return Version(version) >= Version("5.8.0"), version
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:

@@ -109,3 +109,16 @@ def test_the_dry_run_says_what_runs_on_each_node(capsys):
     code, out, err = invoke(capsys, "train", "--recipe", "smoke", "--gpus", "0", "--nodes", "2", "--main-process-ip",
                             "127.0.0.1", "--dry-run")  # fmt: skip
     assert code == 0 and "node 1: ranks 1-1 on the CPU, vLLM none; reaches 127.0.0.1:29500" in out
+
+
+def test_a_several_node_plan_made_before_the_main_node_is_known(capsys, tmp_path):
+    """--dry-run and --slurm need no --main-process-ip (the sbatch script finds the main node); a run does."""
+    from tests.cli_helpers import invoke
+
+    args = ["train", "--exp", "3", "--gpus", "8", "--nodes", "2", "--output-dir", str(tmp_path / "run")]
+    code, out, err = invoke(capsys, *args, "--dry-run")
+    assert code == 0 and "reaches <--main-process-ip>:29500" in out, err
+    code, out, err = invoke(capsys, *args, "--slurm", str(tmp_path / "job.sh"))
+    assert code == 0 and "--main-process-ip $MAIN_IP" in (tmp_path / "job.sh").read_text(), err
+    code, out, err = invoke(capsys, "train", "--recipe", "smoke", "--gpus", "0", "--nodes", "2")
+    assert code == 2 and "several nodes need --main-process-ip" in err

@@ -24,6 +24,7 @@ from openrs_cli.train import recipes
 from openrs_cli.train.layout import GENERATIONS, Generation, LayoutName, TrainPlan, plan_layout
 
 CONFIG_NAME = "openrs_config.yaml"
+MAIN_IP_PLACEHOLDER = "<--main-process-ip>"  # a plan for several nodes written before the main node is known
 
 
 @dataclass
@@ -261,6 +262,9 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     generation_notes += why
     output_dir = Path(config["output_dir"])
     check_sizes(config, str(opts.config) if opts.config else f"recipe {config.get('recipe') or opts.recipe}")
+    main_ip = opts.main_process_ip
+    if main_ip is None and opts.planning_only and opts.nodes > 1:  # the sbatch script finds it; a dry run shows where
+        main_ip = MAIN_IP_PLACEHOLDER
     plan = plan_layout(
         config,
         gpu_ids,
@@ -268,7 +272,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         layout=opts.layout,
         nodes=opts.nodes,
         node_rank=opts.node_rank,
-        main_process_ip=opts.main_process_ip,
+        main_process_ip=main_ip,
         main_process_port=opts.main_process_port,
         vllm_port=opts.vllm_port,
         explicit_keys=explicit,

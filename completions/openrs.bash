@@ -65,10 +65,11 @@ _openrs() {
         "train")
             case "$prev" in
                 --loss) COMPREPLY=($(compgen -W "grpo bnpo dr_grpo dapo cispo sapo luspo vespo" -- "$cur")); return ;;
-                --layout) COMPREPLY=($(compgen -W "auto server colocate" -- "$cur")); return ;;
+                --layout) COMPREPLY=($(compgen -W "auto server colocate vllm-node" -- "$cur")); return ;;
                 --generation) COMPREPLY=($(compgen -W "vllm transformers auto" -- "$cur")); return ;;
+                --role) COMPREPLY=($(compgen -W "train vllm" -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --revision --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --server-timeout --resume --force-cpu --slurm --dry-run --json --help -h" -- "$cur")) ;;
+            COMPREPLY=($(compgen -W "--exp --recipe --config --list --show --sources --model --revision --dataset --output-dir --loss --beta --report-to --set --gpus --layout --generation --nodes --node-rank --main-process-ip --main-process-port --vllm-port --vllm-host --role --server-timeout --resume --force-cpu --slurm --dry-run --json --help -h" -- "$cur")) ;;
         *) COMPREPLY=() ;;
     esac
 }

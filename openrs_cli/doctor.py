@@ -108,12 +108,13 @@ def layouts(gpus: int, importable: dict[str, bool]) -> dict[str, str]:
     out = {"cpu": "yes: --recipe smoke (a few GRPO steps of a small model)"}
     if gpus == 0:
         reason = "no GPU found"
-        return {**out, "server": f"no: {reason}", "colocate": f"no: {reason}", "transformers": f"no: {reason}"}
+        return {**out, **dict.fromkeys(("server", "colocate", "vllm-node", "transformers"), f"no: {reason}")}
     out["transformers"] = f"yes: --generation transformers, {gpus} training rank(s), slower generation{need}"
     if not vllm:
         why = "no: vLLM is not importable (pip install -e '.[gpu]'); use --generation transformers"
-        return {**out, "server": why, "colocate": why}
+        return {**out, "server": why, "colocate": why, "vllm-node": why}
     out["colocate"] = f"yes: vLLM inside each of {gpus} rank(s){need}"
+    out["vllm-node"] = f"yes: {gpus} training rank(s) per node, or the vLLM node (--role vllm) on {gpus} GPU(s){need}"
     if gpus >= 2:
         from openrs_cli.train.batch import training_ranks_for_server
 

@@ -90,9 +90,15 @@ def stop(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
 
 
 def wait_ready(
-    servers: list[tuple[str, subprocess.Popen, Path]], ready: Callable[[], bool], timeout_s: float, hint: str = ""
+    servers: list[tuple[str, subprocess.Popen, Path]],
+    ready: Callable[[], bool],
+    timeout_s: float,
+    hint: str = "",
+    what: str = "",
 ) -> None:
-    """Poll `ready` until it holds; a server that exits first, or the timeout, is a one-line failure."""
+    """Poll `ready` until it holds; a server that exits first, or the timeout, is a one-line failure.
+
+    With no `servers` (one another machine runs), `what` names it in the timeout's line."""
     deadline = time.monotonic() + timeout_s
     while not ready():
         for role, proc, log in servers:
@@ -101,6 +107,8 @@ def wait_ready(
                     f"{role} server exited with code {proc.returncode} before it was ready", f"see {log}"
                 )
         if time.monotonic() > deadline:
+            if not servers:
+                raise RuntimeFailure(f"{what} not ready after {timeout_s:.0f} s", hint)
             role, _, log = servers[0]
             raise RuntimeFailure(
                 f"{role} server not ready after {timeout_s:.0f} s", f"see {log}" + (f"; {hint}" if hint else "")
@@ -177,6 +185,10 @@ def run_together(
                         where = f"see {log_dir / spec.log}" if spec.log else "see the log above"
                         raise RuntimeFailure(f"training exited with code {code}", where)
                     return 0
+                if not trainers:  # a node that only serves (the vllm-node layout's vLLM node)
+                    raise RuntimeFailure(
+                        f"{spec.role} server exited with code {code}", f"see {log_dir / (spec.log or '')}"
+                    )
                 raise RuntimeFailure(
                     f"{spec.role} server died with code {code} during training; training was stopped",
                     f"see {log_dir / (spec.log or '')}, then run the same command again to resume",

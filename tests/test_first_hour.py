@@ -57,3 +57,6 @@ def test_doctor_layouts_on_gpu_machines():
     assert layouts(8, {"vllm": True, "deepspeed": True})["server"].startswith("yes: 6 training ranks + vLLM on 2")
     no_vllm = layouts(2, {"vllm": False, "deepspeed": True})
     assert no_vllm["server"].startswith("no") and no_vllm["transformers"].startswith("yes")
+    assert no_vllm["vllm-node"].startswith("no: vLLM is not importable")
+    assert layouts(8, {"vllm": True, "deepspeed": True})["vllm-node"].startswith("yes: 8 training rank(s) per node")
+    assert layouts(0, {"vllm": True, "deepspeed": True})["vllm-node"] == "no: no GPU found"

@@ -16,7 +16,9 @@ PLANS = [
     ("--gpus", "8", "--nodes", "2", "--main-process-ip", "10.0.0.1"),
     ("--gpus", "4", "--layout", "colocate"),
     ("--gpus", "4", "--generation", "transformers"),
+    ("--gpus", "8", "--layout", "vllm-node", "--nodes", "2", "--main-process-ip", "10.0.0.1", "--vllm-host", "h9"),
 ]
+VLLM_NODE = ("--gpus", "8", "--layout", "vllm-node", "--role", "vllm")  # the machine that only serves
 
 
 def plan(capsys, *args: str) -> dict:
@@ -42,13 +44,17 @@ def test_planned_accelerate_launch_parses_with_accelerates_parser(capsys, args):
     assert len(visible) * data["nodes"] == data["training_processes"]
 
 
-@pytest.mark.parametrize("gpus", ["2", "4", "6", "8"])
-def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, gpus):
+SERVERS = [("--gpus", gpus) for gpus in ("2", "4", "6", "8")] + [VLLM_NODE]
+
+
+@pytest.mark.parametrize("args", SERVERS, ids=[" ".join(a) for a in SERVERS])
+def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, args):
     """TRL 1.16 deprecates `trl vllm-serve`: it only runs vLLM's server with flags its VLLMClient needs. The plan
-    runs that server directly with exactly TRL's flags (its own `build_command` for the same settings)."""
+    runs that server directly with exactly TRL's flags (its own `build_command` for the same settings); the
+    vllm-node layout's vLLM node listens on every interface, as `trl vllm-serve` does by default."""
     from trl.scripts.vllm_serve import ScriptArguments, build_command
 
-    data = plan(capsys, "--gpus", gpus)
+    data = plan(capsys, *args)
     (server,) = [p for p in data["processes"] if p["role"] == "vllm"]
     argv = server["argv"]
     assert argv[1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
@@ -61,7 +67,7 @@ def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, gpus):
         ScriptArguments(
             model=value("--model"),
             revision=value("--revision"),
-            host="127.0.0.1",
+            host="0.0.0.0" if "--role" in args else "127.0.0.1",
             port=8000,
             data_parallel_size=dp,
             gpu_memory_utilization=float(value("--gpu-memory-utilization")),
@@ -101,3 +107,6 @@ def test_planned_vllm_serve_for_eval_parses_with_vllms_parser(capsys):
     (server,) = [p for p in data["processes"] if p["role"] == "vllm"]
     parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(server["argv"][3:])
     assert parsed.max_logprobs == -1 and parsed.logprobs_mode == "processed_logprobs"
+    (server,) = plan(capsys, *VLLM_NODE)["processes"]
+    parsed = make_arg_parser(FlexibleArgumentParser()).parse_args(server["argv"][3:])
+    assert parsed.host == "0.0.0.0" and parsed.data_parallel_size == 8 and parsed.weight_transfer_config

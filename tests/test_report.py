@@ -222,6 +222,17 @@ def test_costs_come_from_the_runs_own_step_times_and_gpus(capsys, tmp_path):
     assert_error(invoke(capsys, *args), 2, "openrs_plan.json")
 
 
+def test_costs_count_the_vllm_nodes_gpus(capsys, tmp_path):
+    """The vllm-node layout holds one machine more than its training nodes: its GPUs are paid for too."""
+    from openrs_cli.report.costs import run_gpus
+
+    run = tmp_path / "run"
+    args = ["train", "--exp", "3", "--gpus", "8", "--layout", "vllm-node", "--nodes", "2", "--output-dir", str(run)]
+    code, _, err = invoke(capsys, *args, "--slurm", str(tmp_path / "job.sh"))  # writes the plan as a run does
+    assert code == 0, err
+    assert run_gpus(run) == 24  # 2 training nodes + the vLLM node, 8 GPUs each
+
+
 def test_the_seed_spread_of_an_openrs_summary_is_noted_beside_the_table(capsys, tmp_path):
     """Sober Look's mean ± std of single seed runs, from an eval's summary, next to the interval of the mean."""
     ev = tmp_path / "ev"

@@ -126,3 +126,52 @@ def test_an_eval_sweep_runs_as_an_array_job_and_report_reads_it(slurm, tiny_mode
     assert again.returncode == 0
     logs = [p.read_text() for p in out.glob(f"slurm-{again.stdout.split()[-1]}_*.out")]
     assert len(logs) == 2 and all("2 answers needed, 2 cached, 0 to generate" in log for log in logs)
+
+
+STAND_IN = """#!/bin/bash
+# stands in for `openrs train` on a node: records what the node was asked to run
+echo "$SLURMD_NODENAME $*" >> "$RECORD"
+case " $* " in
+  *" --role vllm "*) exec sleep 600 ;;  # the vLLM node serves until stopped
+esac
+for _ in $(seq 600); do  # a training node waits for the vLLM node, then trains
+  grep -q -- "--role vllm" "$RECORD" && exit "${TRAIN_EXIT:-0}"
+  sleep 0.1
+done
+exit 9
+"""
+
+
+def test_the_vllm_node_layout_gives_each_node_its_command(slurm, tmp_path):
+    """TRL's "N training nodes + a vLLM node" under a real Slurm: the allocation's last node runs `--role vllm`,
+    the others train with `--node-rank`, the main node's and the vLLM node's addresses as Slurm knows them, and
+    the job ends with training's exit code, the vLLM step stopped. Both commands need GPUs, which this cluster
+    lacks (its GPU lines are dropped): a stand-in `openrs` on PATH records what each node was asked to run; the
+    script, Slurm and the placement are real."""
+    out, script = tmp_path / "run", tmp_path / "job.sh"
+    args = ["train", "--exp", "3", "--gpus", "1", "--layout", "vllm-node", "--output-dir", str(out)]
+    result = run_openrs(*args, "--slurm", str(script))
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = script.read_text()
+    assert "#SBATCH --nodes=2" in text and "#SBATCH --gres=gpu:1" in text
+    gpu_lines = ("#SBATCH --gres", "#SBATCH --cpus-per-task")  # this cluster has no GPU and 2 CPUs a node
+    script.write_text("\n".join(line for line in text.splitlines() if not line.startswith(gpu_lines)) + "\n")
+    bin_dir, record = tmp_path / "bin", tmp_path / "record"
+    bin_dir.mkdir()
+    (bin_dir / "openrs").write_text(STAND_IN)
+    (bin_dir / "openrs").chmod(0o755)
+    env = {**slurm, "PATH": f"{bin_dir}:{slurm['PATH']}", "RECORD": str(record)}
+
+    started = time.monotonic()
+    job = sbatch(env, "--wait", str(script), timeout=300)
+    assert job.returncode == 0, job.stdout + job.stderr + (out / f"slurm-{job.stdout.split()[-1]}.out").read_text()
+    assert time.monotonic() - started < 300  # the vLLM step was stopped, not waited for
+    ran = dict(line.split(" ", 1) for line in record.read_text().splitlines())
+    assert set(ran) == {"n1", "n2"}, ran
+    assert "--role vllm" in ran["n2"] and "--vllm-host" not in ran["n2"] and "--node-rank" not in ran["n2"]
+    assert "--node-rank 0 --main-process-ip 127.0.0.1" in ran["n1"] and "--vllm-host 127.0.0.1" in ran["n1"]
+    assert all("--layout vllm-node --nodes 1" in command for command in ran.values())
+
+    record.unlink()
+    failed = sbatch({**env, "TRAIN_EXIT": "3"}, "--wait", str(script), timeout=300)
+    assert failed.returncode == 3, failed.stdout + failed.stderr  # sbatch --wait exits with the job's code

@@ -111,6 +111,115 @@ def test_the_dry_run_says_what_runs_on_each_node(capsys):
     assert code == 0 and "node 1: ranks 1-1 on the CPU, vLLM none; reaches 127.0.0.1:29500" in out
 
 
+VLLM_NODE_ARGS = ["train", "--exp", "3", "--gpus", "8", "--layout", "vllm-node", "--nodes", "2"]
+
+
+def test_the_dry_run_says_what_runs_where_with_a_vllm_node(capsys):
+    """TRL's "N training nodes + a vLLM node": every GPU of the training nodes trains and generation goes to the
+    vLLM node's address; the vLLM node (`--role vllm`) runs only the server, on all its GPUs, on every interface."""
+    from tests.cli_helpers import invoke
+
+    train = [*VLLM_NODE_ARGS, "--node-rank", "1", "--main-process-ip", "10.0.0.1", "--vllm-host", "10.0.0.9"]
+    code, out, err = invoke(capsys, *train, "--dry-run", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["layout"], data["role"], data["training_processes"], data["vllm_gpus"]) == (
+        "vllm-node",
+        "train",
+        16,
+        [],
+    )
+    assert [p["role"] for p in data["processes"]] == ["train"]  # no server on a training node
+    config = data["config"]
+    assert (config["vllm_mode"], config["vllm_server_host"], config["vllm_server_port"]) == ("server", "10.0.0.9", 8000)
+    *trainers, vllm = data["node_layout"]
+    assert [n["ranks"] for n in trainers] == [[0, 7], [8, 15]] and all(n["gpus"] == list(range(8)) for n in trainers)
+    assert all(n["vllm"] == "at the vLLM node 10.0.0.9:8000" and n["reaches"] == "10.0.0.1:29500" for n in trainers)
+    assert vllm["node"] == "vllm" and vllm["gpus"] == list(range(8)) and "0.0.0.0:8000" in vllm["vllm"]
+    code, out, err = invoke(capsys, *train, "--dry-run")
+    assert "node 1 (this node): ranks 8-15 on GPUs 0,1,2,3,4,5,6,7, vLLM at the vLLM node 10.0.0.9:8000" in out
+    assert "vLLM node: a server (data parallel 8) listening on 0.0.0.0:8000 on GPUs 0,1,2,3,4,5,6,7" in out
+
+    code, out, err = invoke(capsys, *VLLM_NODE_ARGS, "--role", "vllm", "--dry-run", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    (server,) = data["processes"]
+    assert server["role"] == "vllm" and server["env"]["CUDA_VISIBLE_DEVICES"] == "0,1,2,3,4,5,6,7"
+    argv = server["argv"]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0" and argv[argv.index("--data-parallel-size") + 1] == "8"
+    code, out, err = invoke(capsys, *VLLM_NODE_ARGS, "--role", "vllm", "--dry-run")
+    assert "vLLM node (this node): a server" in out and "(this node)" not in out.split("vLLM node (this node)")[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--recipe", "smoke", "--layout", "vllm-node"], "training nodes need --vllm-host"),
+        (["--recipe", "smoke", "--vllm-host", "10.0.0.9"], "layout 'vllm-node' needs GPUs"),
+        ([*VLLM_NODE_ARGS[1:], "--layout", "server", "--vllm-host", "h"], "belong to the vllm-node layout"),
+        ([*VLLM_NODE_ARGS[1:], "--role", "vllm", "--node-rank", "1"], "--role vllm runs no training rank"),
+        ([*VLLM_NODE_ARGS[1:], "--role", "vllm", "--vllm-host", "h"], "--vllm-host is for the training nodes"),
+        ([*VLLM_NODE_ARGS[1:], "--vllm-host", "http://h:8000"], "not a host name or IPv4 address"),
+    ],
+)
+def test_vllm_node_misuse_is_one_line(capsys, args, says):
+    from tests.cli_helpers import invoke
+
+    code, out, err = invoke(capsys, "train", *args, *(["--dry-run"] if "--gpus" in args else []))
+    assert code == 2 and says in err and "Traceback" not in err, err
+
+
+def vllm_node_plan(tmp_path, port: int, role: str):
+    """A planned vllm-node run for one GPU on this host (the plan is pure: no GPU is touched)."""
+    from openrs_cli.train.layout import plan_layout
+    from openrs_cli.train.recipes import load_recipe, with_openrs_defaults
+
+    config = with_openrs_defaults(load_recipe("exp3"))
+    config["output_dir"] = str(tmp_path / "run")
+    host = "127.0.0.1" if role == "train" else None
+    return plan_layout(config, [0], tmp_path / "run" / "c.yaml", "vllm-node", vllm_port=port, vllm_host=host, role=role)
+
+
+def test_a_training_node_waits_for_the_vllm_node_and_says_where(tmp_path):
+    from openrs_cli.errors import RuntimeFailure
+    from openrs_cli.train.runner import run_training
+    from tests.test_processes import free_port
+
+    port = free_port()  # nothing listens there: the vLLM node was never started
+    said: list[str] = []
+    with pytest.raises(RuntimeFailure) as info:
+        run_training(vllm_node_plan(tmp_path, port, "train"), 1, said.append)
+    line = info.value.one_line()
+    assert f"the vLLM node 127.0.0.1:{port} not ready after 1 s" in line and "--role vllm" in line
+    assert f"waiting for the vLLM node at 127.0.0.1:{port}" in said
+    assert not (tmp_path / "run" / "checkpoint-1").exists()
+
+
+def test_the_vllm_node_serves_until_its_server_stops(tmp_path):
+    """The vLLM node runs its server alone: ready, then serving; the server's exit is a one-line failure. vLLM's
+    GPU server cannot start here: a small HTTP server stands in for it in the planned process."""
+    from openrs_cli.errors import RuntimeFailure
+    from openrs_cli.train.runner import run_training
+    from tests.test_processes import PY, SERVER, free_port
+
+    port = free_port()
+    plan = vllm_node_plan(tmp_path, port, "vllm")
+    (server,) = plan.processes
+    assert server.argv[server.argv.index("--host") + 1] == "0.0.0.0"
+    serve = SERVER.replace(".serve_forever()", ".serve_forever")  # serve in a thread for 3 s, then exit
+    serves_a_while = serve.replace(
+        "http.server.HTTPServer(", "threading.Thread(daemon=True, target=http.server.HTTPServer("
+    )
+    serves_a_while = f"import threading, time\n{serves_a_while}).start(); time.sleep(3)"
+    server.argv = [PY, "-c", serves_a_while, str(port)]
+    said: list[str] = []
+    with pytest.raises(RuntimeFailure) as info:
+        run_training(plan, 30, said.append)
+    assert str(info.value) == "vllm server exited with code 0"
+    assert "generation server is ready" in said and any("this is the vLLM node" in s for s in said)
+    assert not (tmp_path / "run" / "c.yaml").exists()  # the vLLM node writes no training config
+
+
 def test_a_several_node_plan_made_before_the_main_node_is_known(capsys, tmp_path):
     """--dry-run and --slurm need no --main-process-ip (the sbatch script finds the main node); a run does."""
     from tests.cli_helpers import invoke

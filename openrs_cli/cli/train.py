@@ -11,12 +11,13 @@ import typer
 from openrs_cli.cli import output
 from openrs_cli.cli.options import DryRunOpt, GpusOpt, JsonOpt, SetOpt
 from openrs_cli.train.fields import LOSS_TYPES
-from openrs_cli.train.layout import GENERATIONS, LAYOUTS
+from openrs_cli.train.layout import GENERATIONS, LAYOUTS, ROLES
 
 # Choices come from the lists the training stage owns.
 Loss = StrEnum("Loss", {name: name for name in LOSS_TYPES})
 Layout = StrEnum("Layout", {name: name for name in LAYOUTS})
 Generation = StrEnum("Generation", {name: name for name in GENERATIONS})
+Role = StrEnum("Role", {name: name for name in ROLES})
 
 
 def train(
@@ -46,7 +47,14 @@ def train(
     ] = None,
     sets: SetOpt = None,
     gpus: GpusOpt = "auto",
-    layout: Annotated[Layout, typer.Option("--layout", help="server: vLLM on its own GPU; colocate.")] = Layout.auto,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="server: vLLM on its own GPU; colocate: vLLM inside each rank; vllm-node: N training nodes + a "
+            "machine for vLLM.",
+        ),
+    ] = Layout.auto,
     generation: Annotated[
         Generation,
         typer.Option(
@@ -60,6 +68,14 @@ def train(
     main_process_ip: Annotated[str | None, typer.Option("--main-process-ip", help="IP of node rank 0.")] = None,
     main_process_port: Annotated[int, typer.Option("--main-process-port", help="Rendezvous port.")] = 29500,
     vllm_port: Annotated[int, typer.Option("--vllm-port", help="Port of the vLLM generation server.")] = 8000,
+    vllm_host: Annotated[
+        str | None,
+        typer.Option("--vllm-host", help="vllm-node layout: the vLLM node's address, as the training nodes reach it."),
+    ] = None,
+    role: Annotated[
+        Role,
+        typer.Option("--role", help="vllm-node layout: train (a node rank) or vllm (this machine serves generation)."),
+    ] = Role.train,
     server_timeout: Annotated[
         float, typer.Option("--server-timeout", help="Seconds to wait for the vLLM server.")
     ] = 900.0,
@@ -106,6 +122,8 @@ def train(
         main_process_ip=main_process_ip,
         main_process_port=main_process_port,
         vllm_port=vllm_port,
+        vllm_host=vllm_host,
+        role=role.value,
         resume=resume,
         force_cpu=force_cpu,
         server_timeout=server_timeout,
@@ -128,7 +146,12 @@ def train(
         return
     from openrs_cli.errors import on_interrupt
 
-    on_interrupt(f"checkpoints in {plan.config['output_dir']} are kept: run the same command to resume from the last")
+    if plan.role == "vllm":
+        on_interrupt("the vLLM node stopped: training nodes still running cannot generate until it is back")
+    else:
+        on_interrupt(
+            f"checkpoints in {plan.config['output_dir']} are kept: run the same command to resume from the last"
+        )
     run_training(plan, server_timeout, say=output.say)
 
 
@@ -156,6 +179,8 @@ def describe_plan(plan) -> str:
     from openrs_cli.train.batch import describe
 
     vllm = "inside each rank" if plan.config.get("vllm_mode") == "colocate" and plan.config.get("use_vllm") else "-"
+    if plan.layout == "vllm-node":
+        vllm = f"the vLLM node's, at {plan.vllm_address}"
     lines = [
         f"layout:     {plan.layout} ({plan.training_processes} training process(es), "
         f"vLLM GPUs: {plan.vllm_gpus or vllm})",
@@ -171,11 +196,22 @@ def describe_plan(plan) -> str:
     for proc in plan.processes:
         env = " ".join(f"{k}={v}" for k, v in proc.env.items())
         lines.append(f"{proc.role + ':':11s} {env + ' ' if env else ''}{shlex.join(proc.argv)}")
-    for node in plan.node_layout() if plan.nodes > 1 else []:
-        first, last = node["ranks"]
-        where = "on the CPU" if node["gpus"] == "cpu" else f"on GPUs {','.join(map(str, node['gpus']))}"
-        role = f"main: the others reach it at {node['reaches']}" if node["main"] else f"reaches {node['reaches']}"
-        name = f"node {node['node']}" + (" (this node)" if node["node"] == plan.node_rank else "")
-        lines.append(f"{name}: ranks {first}-{last} {where}, vLLM {node['vllm']}; {role}")
+    for node in plan.node_layout() if plan.machines > 1 else []:
+        lines.append(describe_node(node, plan))
     lines += [f"note:       {note}" for note in plan.notes]
     return "\n".join(lines)
+
+
+def describe_node(node: dict, plan) -> str:
+    """One machine of a several-machine plan: its ranks and GPUs, its vLLM, the address it reaches or is reached at."""
+    gpus = "the CPU" if node["gpus"] == "cpu" else f"GPUs {','.join(map(str, node['gpus']))}"
+    if node["node"] == "vllm":
+        this = " (this node)" if plan.role == "vllm" else ""
+        return f"vLLM node{this}: {node['vllm']} on {gpus}; the training nodes reach it at {plan.vllm_address}"
+    first, last = node["ranks"]
+    name = f"node {node['node']}" + (" (this node)" if plan.role == "train" and node["node"] == plan.node_rank else "")
+    line = f"{name}: ranks {first}-{last} on {gpus}, vLLM {node['vllm']}"
+    if node["reaches"] is None:
+        return line
+    role = f"main: the others reach it at {node['reaches']}" if node["main"] else f"reaches {node['reaches']}"
+    return f"{line}; {role}"

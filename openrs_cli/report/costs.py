@@ -12,13 +12,14 @@ from openrs_cli.errors import BadInputError
 
 
 def run_gpus(train_dir: Path) -> int:
-    """GPUs the run held (training ranks and vLLM, every node), from the saved plan; 1 for a CPU run."""
+    """GPUs the run held (training ranks and vLLM, every machine: the vllm-node layout's vLLM node too), from the
+    saved plan; 1 for a CPU run."""
     path = train_dir / PLAN_FILE
     if not path.is_file():
         raise BadInputError(f"{train_dir} has no {PLAN_FILE}", "costs need a run started by openrs train")
     try:
         plan = json.loads(path.read_text())
-        return max(1, int(plan["gpus"]) * int(plan.get("nodes", 1)))
+        return max(1, int(plan["gpus"]) * int(plan.get("machines", plan.get("nodes", 1))))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInputError(f"cannot read {path}: {type(exc).__name__}", "rerun openrs train to write it") from exc
 

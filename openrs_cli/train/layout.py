@@ -8,6 +8,9 @@ train --gpus 4` keeps every process on cards 4-7.
                 other GPUs training ranks under accelerate + DeepSpeed ZeRO-2 (the paper's layout: 4 GPUs =
                 3 ranks + 1 vLLM GPU). Single node.
 - colocate:     vLLM inside each of the N training ranks (TRL's vllm_mode=colocate). Any node count.
+- vllm-node:    TRL's "N training nodes + a vLLM node": every GPU of the N training nodes trains, and one more
+                machine (`--role vllm`) serves generation on all its GPUs (data parallel); the training nodes
+                reach it at `--vllm-host`.
 - transformers: no vLLM: every GPU a training rank, TRL generates with the training model itself.
 - cpu:          no GPU: one plain process, no vLLM; only the smoke recipe is practical.
 
@@ -30,8 +33,11 @@ from openrs_cli.secrets import redact
 from openrs_cli.train.batch import BatchSplit, describe, split_batch, training_ranks_for_server
 from openrs_cli.vllm_serving import SERVER_MODULE
 
-LayoutName = Literal["auto", "server", "colocate"]
+LayoutName = Literal["auto", "server", "colocate", "vllm-node"]
 LAYOUTS: tuple[str, ...] = get_args(LayoutName)
+Role = Literal["train", "vllm"]  # what this machine does: train (a node rank) or serve vLLM (the vllm-node layout)
+ROLES: tuple[str, ...] = get_args(Role)
+VLLM_NODE_BIND = "0.0.0.0"  # the vLLM node listens on every interface: the training nodes are other machines
 Generation = Literal["vllm", "transformers", "auto"]
 GENERATIONS: tuple[str, ...] = get_args(Generation)
 ZERO2_CONFIG = "zero2.yaml"
@@ -55,6 +61,14 @@ class TrainPlan:
     origins: dict[str, str] = field(default_factory=dict)  # key -> recipe, --set, --model, plan, openrs default
     train_gpus: list[int] = field(default_factory=list)  # this node's training GPUs (physical indices)
     rendezvous: str | None = None  # several nodes: the main node's address, ip:port, that the others reach
+    role: str = "train"  # the vllm-node layout: "vllm" on the machine that serves generation
+    gpu_ids: list[int] = field(default_factory=list)  # this node's GPUs (physical indices); every node alike
+    vllm_address: str | None = None  # the vllm-node layout: host:port where the training nodes reach vLLM
+
+    @property
+    def machines(self) -> int:
+        """Every machine the run takes: the training nodes, and the vLLM node in that layout."""
+        return self.nodes + (self.layout == "vllm-node")
 
     @property
     def completions_per_step(self) -> int:
@@ -69,30 +83,47 @@ class TrainPlan:
         return self.completions_per_step // int(self.config["num_generations"])
 
     def node_layout(self) -> list[dict[str, Any]]:
-        """What runs on each node (the same command on every node, with its --node-rank): ranks, GPUs, vLLM."""
+        """What runs on each machine (the same command on every node, with its --node-rank; in the vllm-node
+        layout, `--role vllm` on one more): ranks, GPUs, vLLM, the address each reaches."""
         per_node = self.training_processes // max(1, self.nodes)
         vllm = (
             "inside each rank" if self.config.get("use_vllm") and self.config.get("vllm_mode") == "colocate" else "none"
         )
-        if self.vllm_gpus:
+        if self.layout == "vllm-node":
+            vllm = f"at the vLLM node {self.vllm_address}"
+        elif self.vllm_gpus:
             vllm = f"a server on GPUs {self.vllm_gpus}"
-        return [
+        machines: list[dict[str, Any]] = [
             {
                 "node": node,
                 "main": node == 0,
                 "ranks": [node * per_node, (node + 1) * per_node - 1],
-                "gpus": list(self.train_gpus) if self.gpus else "cpu",
+                "gpus": list(self.gpu_ids) if self.gpus else "cpu",
                 "vllm": vllm,
                 "reaches": self.rendezvous,
             }
             for node in range(self.nodes)
         ]
+        if self.layout == "vllm-node":
+            port = self.config.get("vllm_server_port")
+            machines.append(
+                {
+                    "node": "vllm",
+                    "main": False,
+                    "ranks": None,
+                    "gpus": list(self.gpu_ids),
+                    "vllm": f"a server (data parallel {len(self.gpu_ids)}) listening on {VLLM_NODE_BIND}:{port}",
+                    "reaches": None,
+                }
+            )
+        return machines
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "layout": self.layout,
             "gpus": self.gpus,
             "nodes": self.nodes,
+            "machines": self.machines,
             "node_rank": self.node_rank,
             "training_processes": self.training_processes,
             "vllm_gpus": self.vllm_gpus,
@@ -104,7 +135,8 @@ class TrainPlan:
             "commands": [p.argv for p in self.processes],
             "processes": [asdict(p) for p in self.processes],
             "config_path": self.config_path,
-            "node_layout": self.node_layout() if self.nodes > 1 else None,
+            "role": self.role,
+            "node_layout": self.node_layout() if self.machines > 1 else None,
             "notes": self.notes,
             "config": redact(self.config),
         }
@@ -115,26 +147,42 @@ def accelerate_config_path() -> str:
 
 
 def choose_layout(
-    requested: str, gpus: int, nodes: int, generation: str = "vllm", recipe_mode: str | None = None
+    requested: str,
+    gpus: int,
+    nodes: int,
+    generation: str = "vllm",
+    recipe_mode: str | None = None,
+    vllm_node: bool = False,
 ) -> str:
-    """The layout to run; `auto` follows a recipe that asks for vLLM colocated (`vllm_mode: colocate`)."""
+    """The layout to run; `auto` follows a recipe that asks for vLLM colocated (`vllm_mode: colocate`), and
+    `vllm_node` (a --vllm-host or --role vllm was given) means the vllm-node layout."""
     if requested not in LAYOUTS:
         raise BadInputError(f"unknown layout '{requested}'", f"choose from {', '.join(LAYOUTS)}")
+    if vllm_node and requested not in ("auto", "vllm-node"):
+        raise BadInputError(
+            f"--vllm-host and --role vllm belong to the vllm-node layout, not '{requested}'",
+            "use --layout vllm-node, or drop them",
+        )
+    named = "vllm-node" if vllm_node else requested
     if gpus == 0:
-        if requested != "auto":
-            raise BadInputError(f"layout '{requested}' needs GPUs and none are in use", "drop --layout or add GPUs")
+        if named != "auto":
+            raise BadInputError(f"layout '{named}' needs GPUs and none are in use", "drop --layout or add GPUs")
         return "cpu"
     if generation == "transformers":
-        if requested != "auto":
+        if named != "auto":
             raise BadInputError(
-                f"--layout {requested} places vLLM, but --generation transformers runs without it", "drop --layout"
+                f"--layout {named} places vLLM, but --generation transformers runs without it", "drop --layout"
             )
         return "transformers"
+    if named == "vllm-node":
+        return "vllm-node"
     if requested == "server":
         if gpus < 2:
             raise BadInputError("layout 'server' needs at least 2 GPUs (1 for vLLM, 1+ for training)")
         if nodes > 1:
-            raise BadInputError("layout 'server' runs on one node", "use --layout colocate for several nodes")
+            raise BadInputError(
+                "layout 'server' runs on one node", "use --layout colocate, or vllm-node (a machine for vLLM)"
+            )
         return "server"
     if requested == "colocate" or recipe_mode == "colocate":
         return "colocate"
@@ -187,18 +235,26 @@ def plan_layout(
     explicit_keys: frozenset[str] = frozenset(),
     generation: Generation = "vllm",
     continuous: bool = False,
+    vllm_host: str | None = None,
+    role: Role = "train",
 ) -> TrainPlan:
     """Decide the layout and build every command; `config` is copied and given the layout's settings.
 
     `gpu_ids` are the physical indices of the GPUs this node uses (empty: CPU). `continuous`: TRL generates
-    with transformers' continuous batching where it generates with the training model.
+    with transformers' continuous batching where it generates with the training model. `vllm_host` and `role`
+    belong to the vllm-node layout: where the training nodes reach vLLM, and whether this machine serves it.
     """
+    if role not in ROLES:
+        raise BadInputError(f"unknown role '{role}'", f"choose from {', '.join(ROLES)}")
     if nodes < 1 or not 0 <= node_rank < nodes:
         raise BadInputError(f"--node-rank {node_rank} is not within --nodes {nodes}", "ranks count from 0")
-    if nodes > 1 and not main_process_ip:
+    if role == "vllm" and node_rank:
+        raise BadInputError("--role vllm runs no training rank", "drop --node-rank on the vLLM node")
+    if nodes > 1 and not main_process_ip and role == "train":
         raise BadInputError("several nodes need --main-process-ip", "give the IP of the node with rank 0")
     gpus = len(gpu_ids)
-    chosen = choose_layout(layout, gpus, nodes, generation, config.get("vllm_mode"))
+    vllm_node = bool(vllm_host) or role == "vllm"
+    chosen = choose_layout(layout, gpus, nodes, generation, config.get("vllm_mode"), vllm_node)
     cfg = dict(config)
     entry = ["-m", "openrs_cli.train.entry", "--config", str(config_path)]
     if chosen == "cpu":
@@ -210,21 +266,27 @@ def plan_layout(
         placed = _server(cfg, gpu_ids, explicit_keys, vllm_port)
     elif chosen == "colocate":
         placed = _colocate(cfg, gpu_ids, nodes, explicit_keys)
+    elif chosen == "vllm-node":
+        placed = _vllm_node(cfg, gpu_ids, nodes, vllm_host, vllm_port, role)
     else:
         placed = _transformers(cfg, gpu_ids, nodes)
         if continuous:
             _continuous_batching(cfg, explicit_keys)
     notes = placed.notes
-    if nodes > 1:
+    if nodes > 1 and role == "train":
         notes.append(f"run the same command on every node with --node-rank 0..{nodes - 1}")
     split = _apply_batch(cfg, placed.ranks, explicit_keys, notes)
-    launch = _accelerate_launch(placed.ranks, nodes, node_rank, main_process_ip, main_process_port)
-    processes = [*placed.servers, ProcessSpec("train", [*launch, *entry], visible_devices_env(placed.train_gpus))]
+    processes = list(placed.servers)
+    if role == "train":
+        launch = _accelerate_launch(placed.ranks, nodes, node_rank, main_process_ip, main_process_port)
+        processes.append(ProcessSpec("train", [*launch, *entry], visible_devices_env(placed.train_gpus)))
     plan = TrainPlan(
         chosen, gpus, nodes, node_rank, placed.ranks, placed.vllm_gpus, processes, cfg, str(config_path), notes
     )
-    plan.train_gpus = list(placed.train_gpus)
-    plan.rendezvous = f"{main_process_ip}:{main_process_port}" if nodes > 1 else None
+    plan.train_gpus, plan.gpu_ids, plan.role = list(placed.train_gpus), list(gpu_ids), role
+    plan.rendezvous = f"{main_process_ip}:{main_process_port}" if nodes > 1 and main_process_ip else None
+    if chosen == "vllm-node":
+        plan.vllm_address = f"{vllm_host or '<--vllm-host>'}:{vllm_port}"
     return _finish(plan, config, split)
 
 
@@ -308,6 +370,32 @@ def _colocate(cfg: dict[str, Any], gpu_ids: list[int], nodes: int, explicit_keys
     return _Placement(len(gpu_ids) * nodes, list(gpu_ids))
 
 
+def _vllm_node(
+    cfg: dict[str, Any], gpu_ids: list[int], nodes: int, host: str | None, port: int, role: str
+) -> _Placement:
+    """TRL's N training nodes + a vLLM node: every GPU of the training nodes is a rank; the vLLM node serves on
+    all of its GPUs (data parallel), listening on every interface, until it is stopped."""
+    cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host=host, vllm_server_port=port)
+    ranks = len(gpu_ids) * nodes
+    if role == "vllm":
+        server = ProcessSpec(
+            "vllm",
+            vllm_serve_argv(cfg, port, data_parallel=len(gpu_ids), host=VLLM_NODE_BIND),
+            {**visible_devices_env(gpu_ids), **TRL_SERVER_ENV},
+            "vllm-serve.log",
+        )
+        note = (
+            f"this is the vLLM node: it serves generation to {nodes} training node(s) ({ranks} ranks) on port "
+            f"{port} until it is stopped (Ctrl-C, or the end of the Slurm job)"
+        )
+        return _Placement(ranks, [], list(gpu_ids), [server], [note])
+    note = (
+        f"generation on the vLLM node at {host or '<--vllm-host>'}:{port}: start it there with the same "
+        "command and --role vllm (this node waits for it up to --server-timeout)"
+    )
+    return _Placement(ranks, list(gpu_ids), notes=[note])
+
+
 def _transformers(cfg: dict[str, Any], gpu_ids: list[int], nodes: int) -> _Placement:
     """No vLLM: TRL generates with the policy itself, on every GPU."""
     cfg.update(use_vllm=False)
@@ -369,9 +457,10 @@ TRL_SERVER_FLAGS = [
 TRL_SERVER_ENV = {"VLLM_SERVER_DEV_MODE": "1"}
 
 
-def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1) -> list[str]:
+def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1, host: str = "127.0.0.1") -> list[str]:
     """vLLM's own server as TRL 1.16's `trl vllm-serve` runs it (the same flags, checked against TRL's
-    `build_command` in tests), started as `openrs_cli.vllm_serving` says."""
+    `build_command` in tests), started as `openrs_cli.vllm_serving` says. `host`: the address it listens on
+    (this machine only, unless it is the vllm-node layout's vLLM node)."""
     argv = [
         sys.executable,
         "-m",
@@ -379,7 +468,7 @@ def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1) -> l
         "--model",
         str(cfg["model_name_or_path"]),
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--tensor-parallel-size",

@@ -19,6 +19,7 @@ from openrs_cli.checks import at_least, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import resolve_gpus
 from openrs_cli.localmodels import usable_model
+from openrs_cli.sbatch import script_safe
 from openrs_cli.secrets import redact
 from openrs_cli.train import recipes
 from openrs_cli.train.layout import GENERATIONS, Generation, LayoutName, TrainPlan, plan_layout
@@ -48,6 +49,8 @@ class TrainOptions:
     main_process_ip: str | None = None
     main_process_port: int = 29500
     vllm_port: int = 8000
+    vllm_host: str | None = None  # the vllm-node layout: the vLLM node's address, as the training nodes reach it
+    role: str = "train"  # the vllm-node layout: "vllm" on the machine that serves generation
     resume: str = "auto"
     force_cpu: bool = False
     server_timeout: float = 900.0  # seconds to wait for the vLLM server
@@ -241,6 +244,25 @@ def context_notes(config: dict) -> list[str]:
     ]
 
 
+def check_vllm_node(opts: TrainOptions) -> None:
+    """The vllm-node layout's options: a training node that will run needs the vLLM node's address."""
+    if opts.vllm_host is not None:
+        if not opts.vllm_host.strip() or any(c.isspace() or c in "/:" for c in opts.vllm_host.strip()):
+            raise BadInputError(
+                f"--vllm-host {opts.vllm_host!r} is not a host name or IPv4 address",
+                "give the address alone, no scheme or port (--vllm-port sets the port): e.g. 10.0.0.9",
+            )
+        script_safe(opts.vllm_host, "--vllm-host")
+        if opts.role == "vllm":
+            raise BadInputError("--vllm-host is for the training nodes", "drop it on the vLLM node (--role vllm)")
+    wants = opts.layout == "vllm-node" and opts.role == "train"
+    if wants and opts.vllm_host is None and not opts.planning_only:
+        raise BadInputError(
+            "the vllm-node layout's training nodes need --vllm-host",
+            "give the vLLM node's address (it runs the same command with --role vllm)",
+        )
+
+
 def plan_training(opts: TrainOptions) -> TrainPlan:
     """Everything checked, nothing started: the plan a dry run prints and a real run executes."""
     from openrs_cli.train.dataset import check_columns
@@ -251,6 +273,7 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
     within("--main-process-port", opts.main_process_port, 1, 65535)
     within("--vllm-port", opts.vllm_port, 1, 65535)
     at_least("--server-timeout", opts.server_timeout, 1)
+    check_vllm_node(opts)
     config, explicit, origins = resolve_config(opts)
     if config.get("model_name_or_path"):
         check_model(str(config["model_name_or_path"]))
@@ -278,6 +301,8 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         explicit_keys=explicit,
         generation=generation,
         continuous=continuous,
+        vllm_host=opts.vllm_host,
+        role=opts.role,  # type: ignore[arg-type]  # checked by plan_layout
     )
     plan.notes[:0] = notes + generation_notes
     plan.origins = {**origins, **dict.fromkeys(plan.plan_keys, "plan")}
@@ -291,7 +316,8 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
 
     plan.config = validate(plan.config, plan.training_processes)
     plan.notes += context_notes(plan.config)
-    resume = resume_point(opts.resume, output_dir)
+    serving = plan.role == "vllm"  # the vLLM node: it trains nothing, resumes nothing, reads no data
+    resume = None if serving else resume_point(opts.resume, output_dir)
     plan.config["resume_from_checkpoint"] = str(resume) if resume else None
     if resume:
         plan.notes.append(f"resuming from {resume.name} in {output_dir}")
@@ -299,11 +325,12 @@ def plan_training(opts: TrainOptions) -> TrainPlan:
         if stop is not None and (step_of(resume) or 0) >= int(stop):
             plan.notes.append(f"{resume.name} is at stop_at_step {stop}: the run will end without training")
     if not opts.planning_only:  # cheapest checks first; the model may need a one-time conversion
-        check_columns(
-            str(plan.config["dataset_name"]),
-            str(plan.config["dataset_prompt_column"]),
-            str(plan.config["dataset_solution_column"]),
-        )
+        if not serving:
+            check_columns(
+                str(plan.config["dataset_name"]),
+                str(plan.config["dataset_prompt_column"]),
+                str(plan.config["dataset_solution_column"]),
+            )
         ensure_writable(output_dir, "--output-dir")
         model = str(plan.config["model_name_or_path"])
         usable = usable_model(model, plan.config.get("model_revision"), "model", plan.notes.append)
@@ -322,7 +349,7 @@ def training_provenance(plan: TrainPlan) -> dict[str, Any]:
     config = plan.config
     return {
         "software": software(),
-        "devices": devices(None, planned=plan.gpus * plan.nodes) if plan.gpus else devices([]),
+        "devices": devices(None, planned=plan.gpus * plan.machines) if plan.gpus else devices([]),
         "model": model_identity(str(config["model_name_or_path"]), config.get("model_revision")),
         "dtype": "bfloat16" if config.get("bf16") else str(config.get("dtype") or "float32"),
         "seed": config.get("seed"),

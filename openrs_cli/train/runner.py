@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openrs_cli.errors import RuntimeFailure
-from openrs_cli.processes import http_ready, run_together
+from openrs_cli.processes import http_ready, run_together, wait_ready
 from openrs_cli.train.layout import TrainPlan
 from openrs_cli.train.plan import write_config
 
@@ -32,9 +32,26 @@ def run_training(plan: TrainPlan, server_timeout: float, say: Callable[[str], No
     from openrs_cli.atomic import folder_lock
 
     log_dir = Path(plan.config["output_dir"])
+    if plan.role == "vllm":
+        return _serve(plan, server_timeout, say, log_dir)
     # one training run per output folder (the main node holds it; the others share it on a cluster's storage)
     with folder_lock(log_dir, "train") if plan.node_rank == 0 else contextlib.nullcontext():
         return _run(plan, server_timeout, say, log_dir)
+
+
+VLLM_NODE_HINT = (
+    "start it on that machine with the same command and --role vllm, check --vllm-host and --vllm-port, or raise "
+    "--server-timeout"
+)
+
+
+def _serve(plan: TrainPlan, server_timeout: float, say: Callable[[str], None], log_dir: Path) -> Path:
+    """The vLLM node: serve generation to the training nodes until stopped; a server that exits is a failure."""
+    for note in plan.notes:
+        say(note)
+    port = plan.config["vllm_server_port"]
+    run_together(plan.processes, log_dir, http_ready(f"http://127.0.0.1:{port}/health"), server_timeout, say=say)
+    return log_dir  # not reached: run_together returns only when a trainer ends, and this node runs none
 
 
 def _run(plan: TrainPlan, server_timeout: float, say: Callable[[str], None], log_dir: Path) -> Path:
@@ -46,6 +63,13 @@ def _run(plan: TrainPlan, server_timeout: float, say: Callable[[str], None], log
     if plan.layout == "server":
         port = plan.config.get("vllm_server_port", 8000)
         ready = http_ready(f"http://127.0.0.1:{port}/health")
+    if plan.layout == "vllm-node":  # the server is another machine's: wait for it, with a line that says where
+        address = f"{plan.config['vllm_server_host']}:{plan.config['vllm_server_port']}"
+        say(f"waiting for the vLLM node at {address}")
+        wait_ready(
+            [], http_ready(f"http://{address}/health"), server_timeout, VLLM_NODE_HINT, f"the vLLM node {address}"
+        )
+        say(f"the vLLM node at {address} is ready")
     try:
         code = run_together(plan.processes, log_dir, ready, server_timeout, say=say)
     except RuntimeFailure as exc:

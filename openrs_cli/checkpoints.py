@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from openrs_cli.errors import BadInputError
@@ -33,13 +34,28 @@ def list_checkpoints(folder: Path, complete: bool = False) -> list[tuple[int, Pa
     return sorted(found)
 
 
-def pick_checkpoints(folder: Path, spec: str, hint_if_none: str) -> list[tuple[int, Path]]:
-    """The checkpoints `spec` names ('all' or steps like '50,100'); a one-line error for any that is missing."""
+INCOMPLETE = "no trainer_state.json: the trainer is still writing it, or its save was cut"
+
+
+def pick_checkpoints(
+    folder: Path, spec: str, hint_if_none: str, warn: Callable[[str], None] | None = None
+) -> list[tuple[int, Path]]:
+    """The checkpoints `spec` names ('all' or steps like '50,100'); a one-line error for any that is missing.
+
+    Only complete checkpoints (with the trainer_state.json the trainer writes last) are picked: `all` leaves the
+    others out, saying so through `warn`; naming one is an error (its weights may be half-written)."""
     found = list_checkpoints(folder)
     if not found:
         raise BadInputError(f"{folder} has no checkpoint-N folders", hint_if_none)
+    complete = list_checkpoints(folder, complete=True)
+    complete_steps = {s for s, _ in complete}
+    incomplete = [s for s, _ in found if s not in complete_steps]
     if spec == "all":
-        return found
+        if incomplete and warn is not None:
+            warn(f"left out {', '.join(f'checkpoint-{s}' for s in incomplete)} in {folder} ({INCOMPLETE})")
+        if not complete:
+            raise BadInputError(f"no complete checkpoint in {folder} ({INCOMPLETE})", "wait for the next save")
+        return complete
     try:
         wanted = {int(s) for s in spec.split(",") if s.strip()}
     except ValueError:
@@ -49,4 +65,8 @@ def pick_checkpoints(folder: Path, spec: str, hint_if_none: str) -> list[tuple[i
     missing = sorted(wanted - {s for s, _ in found})
     if missing:
         raise BadInputError(f"no checkpoint-{missing[0]} in {folder}", f"have: {', '.join(str(s) for s, _ in found)}")
-    return [(s, p) for s, p in found if s in wanted]
+    cut = sorted(wanted & set(incomplete))
+    if cut:
+        have = ", ".join(str(s) for s, _ in complete) or "none complete yet"
+        raise BadInputError(f"checkpoint-{cut[0]} in {folder} is incomplete ({INCOMPLETE})", f"have: {have}")
+    return [(s, p) for s, p in complete if s in wanted]

@@ -168,6 +168,7 @@ def test_checkpoint_sweep_gives_one_result_set_per_checkpoint(capsys, tiny_model
     run_dir = tmp_path / "run"
     for step in (50, 100):
         shutil.copytree(tiny_model, run_dir / f"checkpoint-{step}")
+        (run_dir / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     out = tmp_path / "ev"
     code, stdout, err = invoke(
         capsys,
@@ -455,3 +456,23 @@ def test_vllm_without_gpus_needs_vllms_cpu_build(capsys, monkeypatch, cpu_build)
     from openrs_cli.eval.backends.vllm_server import server_env
 
     assert server_env(BackendSettings("vllm", [], cpu=True))["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
+
+
+def test_a_checkpoint_still_being_written_is_never_evaluated(capsys, tiny_model, tmp_path):
+    """A checkpoint without trainer_state.json (the trainer writes it last) may hold half-written weights: `all`
+    leaves it out and says so, naming it is refused."""
+    run_dir = tmp_path / "run"
+    for step in (50, 100):
+        shutil.copytree(tiny_model, run_dir / f"checkpoint-{step}")
+    (run_dir / "checkpoint-50" / "trainer_state.json").write_text(json.dumps({"global_step": 50}))
+    args = ["eval", "--model", str(run_dir), "--tasks", "aime24", "--backend", "transformers", "--dry-run", "--json"]
+    code, out, err = invoke(capsys, *args, "--checkpoints", "all")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert [m["name"] for m in plan["models"]] == ["run/checkpoint-50"]
+    assert any("left out checkpoint-100" in n and "trainer_state.json" in n for n in plan["notes"])
+    code, out, err = invoke(capsys, *args, "--checkpoints", "100")
+    assert code == 2 and "checkpoint-100 in" in err and "is incomplete" in err and "have: 50" in err
+    (run_dir / "checkpoint-50" / "trainer_state.json").unlink()
+    code, out, err = invoke(capsys, *args, "--checkpoints", "all")
+    assert code == 2 and "no complete checkpoint" in err

@@ -203,6 +203,8 @@ CASES = [
     ("eval --model org/m --gpus 99999999999 --dry-run", 2, "at most 64"),
     ("eval --model RUN --checkpoints , --dry-run", 2, "names no checkpoint"),
     ("eval --model RUN --checkpoints 10,abc --dry-run", 2, "--checkpoints"),
+    ("push --model RUN --repo-id me/x --checkpoints 10", 2, "is incomplete"),  # checkpoint-10 has no trainer state
+    ("push --model RUN --repo-id me/x --checkpoints all", 2, "no complete checkpoint"),
     ("eval --model org/m --sampling top_k=1.5 --dry-run", 2, "top_k"),
     ("eval --model org/m --sampling nope=1 --dry-run", 2, "--sampling expects NAME=VALUE"),
     ("eval --model org/m --sampling min_p=2 --dry-run", 2, "min_p"),

@@ -6,6 +6,7 @@ needs (the runner reads nothing else); a dry run prints the same plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -171,7 +172,9 @@ class EvalPlan:
         }
 
 
-def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) -> list[ModelTarget]:
+def expand_models(
+    model: str, checkpoints: str | None, output_dir: Path | None, note: Callable[[str], None] | None = None
+) -> list[ModelTarget]:
     if locate(model).kind == "hub":
         if checkpoints:
             raise BadInputError("--checkpoints needs a local training output folder", "drop it for Hub models")
@@ -182,7 +185,7 @@ def expand_models(model: str, checkpoints: str | None, output_dir: Path | None) 
         raise BadInputError(f"model folder {model} does not exist", "give a local model folder or a Hub id org/name")
     out_root = output_dir or Path("outputs/eval") / folder.name
     if checkpoints:
-        chosen = pick_checkpoints(folder, checkpoints, "drop --checkpoints or point at a training output")
+        chosen = pick_checkpoints(folder, checkpoints, "drop --checkpoints or point at a training output", note)
         return [
             ModelTarget.local(p, f"{folder.name}/checkpoint-{s}", s, out_root / f"checkpoint-{s}") for s, p in chosen
         ]
@@ -297,7 +300,7 @@ def plan_eval(opts: EvalOptions) -> EvalPlan:
         raise BadInputError(f"--base-url conflicts with --backend {opts.backend}", "drop one of them")
     gpu_ids, notes = resolve_gpus(opts.gpus, opts.planning_only)
     kind = choose_backend(opts.backend, opts.base_url, len(gpu_ids))
-    models = expand_models(opts.model, opts.checkpoints, opts.output_dir)
+    models = expand_models(opts.model, opts.checkpoints, opts.output_dir, notes.append)
     revision = opts.revision
     for target in models:
         if target.adapter:

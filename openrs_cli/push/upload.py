@@ -146,7 +146,7 @@ def plan_uploads(
     rows = group_runs(scan(roots, warn), warn) if roots else []
     config = load_training_config(model_dir)
     if checkpoints:
-        picked = pick_checkpoints(model_dir, checkpoints, "drop --checkpoints to push the final model")
+        picked = pick_checkpoints(model_dir, checkpoints, "drop --checkpoints to push the final model", warn)
         return [
             Upload(
                 f"checkpoint-{step}",

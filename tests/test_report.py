@@ -248,3 +248,16 @@ def test_the_seed_spread_of_an_openrs_summary_is_noted_beside_the_table(capsys, 
     code, out, err = invoke(capsys, *args, "--json")
     (row,) = json.loads(out)
     assert row["seed_spread"] == {"aime24": {"mean": 30.0, "std": 6.0}}
+
+
+@pytest.mark.parametrize("stderr", [True, -0.1, "0.05"])
+def test_a_summary_whose_stderr_is_no_number_is_not_a_measurement(capsys, tmp_path, stderr):
+    """A JSON `true` is an int to Python: read as a stderr of 1 it would draw an interval of the whole range."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    entry = {"complete": True, "avg_at_k": 0.3, "stderr": stderr, "k": 4, "n_problems": 30}
+    (ev / "summary.json").write_text(json.dumps({"name": "mine", "tasks": {"aime24": entry}}))
+    args = ["report", str(ev), "--no-quoted", "--no-figures", "--output-dir", str(tmp_path / "r"), "--json"]
+    code, out, err = invoke(capsys, *args)
+    assert f"stderr {stderr!r} is not a finite non-negative number" in err
+    assert code != 0 or all("aime24" not in (row.get("scores") or {}) for row in json.loads(out))

@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from openrs_cli.checks import is_whole
+
 
 def request_key(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -56,7 +58,7 @@ def _has_text(record: dict[str, Any]) -> bool:
     return (
         isinstance(record.get("text"), str)
         and (reason is None or (isinstance(reason, str) and reason != "error"))
-        and (tokens is None or (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0))
+        and (tokens is None or (is_whole(tokens) and tokens >= 0))
     )
 
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from openrs_cli.checks import is_number, is_whole
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.prompts import question_from_query
 from openrs_cli.eval.tasks import TASKS
@@ -79,7 +80,7 @@ def _lighteval_answers(i: int, row: dict) -> list[SavedAnswer]:
     gold_index = doc.get("gold_index")
     indices = gold_index if isinstance(gold_index, list) else [gold_index or 0]
     golds = [choices[j] for j in indices if isinstance(j, int) and j < len(choices)] or choices
-    numbers = {k: float(v) for k, v in metric.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    numbers = {k: float(v) for k, v in metric.items() if is_number(v, finite=False)}
     scores = [v for k, v in numbers.items() if "extractive_match" in k]
     scores += [v for k, v in numbers.items() if "pass@" in k]
     query = str(doc.get("query") or "")
@@ -103,13 +104,13 @@ def _wrong_field(row: dict) -> str | None:
     """What in an openrs detail row has the wrong type (None: nothing)."""
 
     def number(v: object) -> bool:
-        return isinstance(v, int | float) and not isinstance(v, bool)
+        return is_number(v, finite=False)  # a NaN score is read, and reported as such
 
     gold = row.get("gold")
     checks = [
         ("answer", row.get("answer") is None or isinstance(row.get("answer"), str), "text"),
         ("correct", "correct" not in row or number(row["correct"]), "a number"),
-        ("sample", isinstance(row.get("sample", 0), int) and not isinstance(row.get("sample", 0), bool), "a count"),
+        ("sample", is_whole(row.get("sample", 0)), "a count"),
         ("question", row.get("question") is None or isinstance(row.get("question"), str), "text"),
         (
             "gold",

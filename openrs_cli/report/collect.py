@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from openrs_cli.checks import is_number, is_whole
 from openrs_cli.errors import BadInputError
 from openrs_cli.eval.details import task_name
 from openrs_cli.report.rows import TableRow, protocol_label
@@ -63,14 +64,14 @@ def _stamp(path: Path, data: dict) -> str:
 
 def _count(value) -> int | None:
     """A positive count, else unknown (lighteval 0.13 writes -1 for a task's unknown number of docs)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if is_whole(value) and value > 0 else None
 
 
 def _score_problem(score: float, stderr) -> str | None:
     """Why a recorded score cannot be a measurement (None: it can): a share must lie in 0-1."""
     if not math.isfinite(score) or not 0.0 <= score <= 1.0:
         return f"score {score!r} is not a share between 0 and 1"
-    if stderr is not None and not (isinstance(stderr, (int, float)) and math.isfinite(stderr) and stderr >= 0):
+    if stderr is not None and not (is_number(stderr) and stderr >= 0):
         return f"stderr {stderr!r} is not a finite non-negative number"
     return None
 
@@ -104,8 +105,7 @@ def parse_lighteval(path: Path, data: dict, warn=lambda message: None) -> list[M
 
 def _spread(stats: dict) -> tuple[float, float] | None:
     mean, std = stats.get("seed_mean"), stats.get("seed_std")
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std))
-    return (float(mean), float(std)) if numbers else None
+    return (float(mean), float(std)) if is_number(mean) and is_number(std) else None
 
 
 def parse_summary(path: Path, data: dict, warn=lambda message: None) -> list[Measurement]:

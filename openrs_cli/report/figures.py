@@ -8,6 +8,7 @@ from pathlib import Path
 
 from openrs_cli.atomic import write_bytes_via
 from openrs_cli.checkpoints import list_checkpoints
+from openrs_cli.checks import is_number, is_whole
 from openrs_cli.errors import BadInputError
 from openrs_cli.report.rows import PAPER_TASKS, TASK_LABELS, TableRow
 from openrs_cli.stats import Z95, wilson
@@ -208,8 +209,8 @@ def training_history(train_dir: Path) -> list[dict]:
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise BadInputError(f"{path} has no list of log entries", "is it a TRL trainer_state.json?")
     for number, entry in enumerate(history, 1):
-        wrong = [k for k, v in entry.items() if _read(k) and not _is_number(v)]
-        if wrong or ("step" in entry and not isinstance(entry["step"], int)):
+        wrong = [k for k, v in entry.items() if _read(k) and not is_number(v, finite=False)]  # a NaN loss is drawn
+        if wrong or ("step" in entry and not is_whole(entry["step"])):
             key = wrong[0] if wrong else "step"
             raise BadInputError(
                 f"{path} log entry {number}: '{key}' is {entry[key]!r}, not a number", "is it a TRL trainer_state.json?"
@@ -221,10 +222,6 @@ def _read(key: str) -> bool:
     """Whether openrs reads this log key (the curves, the cost's step time): it must hold a number."""
     drawn = {k for k, _ in TRAIN_KEYS} | {"step", "step_time"}
     return key in drawn or (key.startswith("rewards/") and key.endswith("/mean"))
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def reward_keys(history: list[dict]) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ import yaml
 
 from openrs_cli.atomic import ensure_writable, write_json, write_text
 from openrs_cli.checkpoints import PLAN_FILE, list_checkpoints, step_of
-from openrs_cli.checks import at_least, within
+from openrs_cli.checks import at_least, is_whole, within
 from openrs_cli.errors import BadInputError
 from openrs_cli.hardware import resolve_gpus
 from openrs_cli.localmodels import usable_model
@@ -198,7 +198,7 @@ def check_state(checkpoint: Path) -> Path:
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadInputError(f"cannot read {state}: {type(exc).__name__}", hint) from exc
     step = data.get("global_step") if isinstance(data, dict) else None
-    if not isinstance(step, int) or isinstance(step, bool) or not isinstance(data.get("log_history", []), list):
+    if not is_whole(step) or not isinstance(data.get("log_history", []), list):
         raise BadInputError(f"{state} is not a trainer state (no whole global_step, or no log list)", hint)
     return checkpoint
 

@@ -294,6 +294,11 @@ def parse_sampling(temperature: float, top_p: float, max_new_tokens: int, items:
     return replace(Sampling(), **values)
 
 
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option `name` (Click's ParameterSource, read by name: no Click import at --help)."""
+    return getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"
+
+
 def shared_options(ctx: typer.Context, skip: set[str]) -> list[str]:
     """The options this command was given (not left at their defaults), as command-line words, less `skip`."""
     words: list[str] = []
@@ -301,7 +306,7 @@ def shared_options(ctx: typer.Context, skip: set[str]) -> list[str]:
         name = param.name or ""
         if name in skip or not getattr(param, "opts", None):
             continue
-        if getattr(ctx.get_parameter_source(name), "name", "") == "DEFAULT":
+        if not given(ctx, name):
             continue
         value = ctx.params.get(name)
         flag = param.opts[0]
@@ -326,14 +331,10 @@ def _old_rescore(ctx: typer.Context, folder: Path | None, scorer, dry_run: bool,
     if folder is None:
         raise BadInputError("--scorer goes with rescoring saved answers", "run 'openrs rescore DIR --scorer NAME'")
     kept = {"rescore", "scorer", "dry_run", "json_out"}
-    given = [
-        f"--{name.replace('_', '-')}"
-        for name in ctx.params
-        if name not in kept and getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"  # Typer's own enum
-    ]
-    if given:
+    extra = [f"--{name.replace('_', '-')}" for name in ctx.params if name not in kept and given(ctx, name)]
+    if extra:
         raise BadInputError(
-            f"--rescore generates nothing, so {', '.join(given)} cannot apply", "run 'openrs rescore DIR [--scorer S]'"
+            f"--rescore generates nothing, so {', '.join(extra)} cannot apply", "run 'openrs rescore DIR [--scorer S]'"
         )
     output.moved("eval --rescore DIR", "openrs rescore DIR")
     run_rescore(folder, (scorer or Scorer.lighteval).value, dry_run, json_out)

@@ -19,6 +19,7 @@ PLANS = [
     ("--gpus", "8", "--layout", "vllm-node", "--nodes", "2", "--main-process-ip", "10.0.0.1", "--vllm-host", "h9"),
 ]
 VLLM_NODE = ("--gpus", "8", "--layout", "vllm-node", "--role", "vllm")  # the machine that only serves
+VLLM_NODE_TP = (*VLLM_NODE, "--set", "vllm_tensor_parallel_size=4")  # 2 copies of 4 GPUs each
 
 
 def plan(capsys, *args: str) -> dict:
@@ -44,7 +45,7 @@ def test_planned_accelerate_launch_parses_with_accelerates_parser(capsys, args):
     assert len(visible) * data["nodes"] == data["training_processes"]
 
 
-SERVERS = [("--gpus", gpus) for gpus in ("2", "4", "6", "8")] + [VLLM_NODE]
+SERVERS = [("--gpus", gpus) for gpus in ("2", "4", "6", "8")] + [VLLM_NODE, VLLM_NODE_TP]
 
 
 @pytest.mark.parametrize("args", SERVERS, ids=[" ".join(a) for a in SERVERS])
@@ -60,8 +61,9 @@ def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, args):
     assert argv[1:3] == ["-m", "vllm.entrypoints.launchers.api_server.entry"]
     assert server["env"]["VLLM_SERVER_DEV_MODE"] == "1"
     value = lambda flag: argv[argv.index(flag) + 1]  # noqa: E731
-    dp = int(value("--data-parallel-size"))
-    assert dp == len(data["vllm_gpus"]) == len(server["env"]["CUDA_VISIBLE_DEVICES"].split(","))
+    dp, tp = int(value("--data-parallel-size")), int(value("--tensor-parallel-size"))
+    assert dp * tp == len(data["vllm_gpus"]) == len(server["env"]["CUDA_VISIBLE_DEVICES"].split(","))
+    assert tp == (4 if args == VLLM_NODE_TP else 1)
     assert value("--max-model-len") == "4608" and value("--dtype") == "bfloat16" and value("--port") == "8000"
     trl = build_command(
         ScriptArguments(
@@ -70,6 +72,7 @@ def test_planned_vllm_server_is_what_trls_vllm_serve_would_run(capsys, args):
             host="0.0.0.0" if "--role" in args else "127.0.0.1",
             port=8000,
             data_parallel_size=dp,
+            tensor_parallel_size=tp,
             gpu_memory_utilization=float(value("--gpu-memory-utilization")),
             dtype="bfloat16",
             max_model_len=4608,

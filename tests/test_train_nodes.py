@@ -160,6 +160,7 @@ def test_the_dry_run_says_what_runs_where_with_a_vllm_node(capsys):
         ([*VLLM_NODE_ARGS[1:], "--role", "vllm", "--node-rank", "1"], "--role vllm runs no training rank"),
         ([*VLLM_NODE_ARGS[1:], "--role", "vllm", "--vllm-host", "h"], "--vllm-host is for the training nodes"),
         ([*VLLM_NODE_ARGS[1:], "--vllm-host", "http://h:8000"], "not a host name or IPv4 address"),
+        ([*VLLM_NODE_ARGS[1:], "--role", "vllm", "--set", "vllm_tensor_parallel_size=3"], "does not divide"),
     ],
 )
 def test_vllm_node_misuse_is_one_line(capsys, args, says):

@@ -106,13 +106,17 @@ class TrainPlan:
         ]
         if self.layout == "vllm-node":
             port = self.config.get("vllm_server_port")
+            tensor = int(self.config.get("vllm_tensor_parallel_size") or 1)
+            split = f"data parallel {len(self.gpu_ids) // tensor}" + (
+                f" x tensor parallel {tensor}" if tensor > 1 else ""
+            )
             machines.append(
                 {
                     "node": "vllm",
                     "main": False,
                     "ranks": None,
                     "gpus": list(self.gpu_ids),
-                    "vllm": f"a server (data parallel {len(self.gpu_ids)}) listening on {VLLM_NODE_BIND}:{port}",
+                    "vllm": f"a server ({split}) listening on {VLLM_NODE_BIND}:{port}",
                     "reaches": None,
                 }
             )
@@ -374,13 +378,20 @@ def _vllm_node(
     cfg: dict[str, Any], gpu_ids: list[int], nodes: int, host: str | None, port: int, role: str
 ) -> _Placement:
     """TRL's N training nodes + a vLLM node: every GPU of the training nodes is a rank; the vLLM node serves on
-    all of its GPUs (data parallel), listening on every interface, until it is stopped."""
+    all of its GPUs (data parallel; `vllm_tensor_parallel_size` GPUs per copy), listening on every interface,
+    until it is stopped."""
     cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host=host, vllm_server_port=port)
     ranks = len(gpu_ids) * nodes
+    tensor = int(cfg.get("vllm_tensor_parallel_size") or 1)  # GPUs per model copy on the vLLM node
+    if tensor < 1 or len(gpu_ids) % tensor:
+        raise BadInputError(
+            f"vllm_tensor_parallel_size {tensor} does not divide the vLLM node's {len(gpu_ids)} GPUs",
+            "set it to a divisor of --gpus (1: data parallel over every GPU)",
+        )
     if role == "vllm":
         server = ProcessSpec(
             "vllm",
-            vllm_serve_argv(cfg, port, data_parallel=len(gpu_ids), host=VLLM_NODE_BIND),
+            vllm_serve_argv(cfg, port, len(gpu_ids) // tensor, VLLM_NODE_BIND, tensor),
             {**visible_devices_env(gpu_ids), **TRL_SERVER_ENV},
             "vllm-serve.log",
         )
@@ -457,10 +468,13 @@ TRL_SERVER_FLAGS = [
 TRL_SERVER_ENV = {"VLLM_SERVER_DEV_MODE": "1"}
 
 
-def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1, host: str = "127.0.0.1") -> list[str]:
+def vllm_serve_argv(
+    cfg: dict[str, Any], port: int, data_parallel: int = 1, host: str = "127.0.0.1", tensor_parallel: int = 1
+) -> list[str]:
     """vLLM's own server as TRL 1.16's `trl vllm-serve` runs it (the same flags, checked against TRL's
     `build_command` in tests), started as `openrs_cli.vllm_serving` says. `host`: the address it listens on
-    (this machine only, unless it is the vllm-node layout's vLLM node)."""
+    (this machine only, unless it is the vllm-node layout's vLLM node); `tensor_parallel`: GPUs per model copy
+    (the vLLM node's, from `vllm_tensor_parallel_size`)."""
     argv = [
         sys.executable,
         "-m",
@@ -472,7 +486,7 @@ def vllm_serve_argv(cfg: dict[str, Any], port: int, data_parallel: int = 1, host
         "--port",
         str(port),
         "--tensor-parallel-size",
-        "1",
+        str(tensor_parallel),
         "--data-parallel-size",
         str(data_parallel),
         "--gpu-memory-utilization",

@@ -38,6 +38,7 @@ LAYOUTS: tuple[str, ...] = get_args(LayoutName)
 Role = Literal["train", "vllm"]  # what this machine does: train (a node rank) or serve vLLM (the vllm-node layout)
 ROLES: tuple[str, ...] = get_args(Role)
 VLLM_NODE_BIND = "0.0.0.0"  # the vLLM node listens on every interface: the training nodes are other machines
+VLLM_HOST_PLACEHOLDER = "<--vllm-host>"  # a plan (dry run, sbatch script) made before the vLLM node is known
 Generation = Literal["vllm", "transformers", "auto"]
 GENERATIONS: tuple[str, ...] = get_args(Generation)
 ZERO2_CONFIG = "zero2.yaml"
@@ -59,7 +60,6 @@ class TrainPlan:
     batch: BatchSplit | None = None
     plan_keys: frozenset[str] = frozenset()  # config keys the plan set or changed (for --sources)
     origins: dict[str, str] = field(default_factory=dict)  # key -> recipe, --set, --model, plan, openrs default
-    train_gpus: list[int] = field(default_factory=list)  # this node's training GPUs (physical indices)
     rendezvous: str | None = None  # several nodes: the main node's address, ip:port, that the others reach
     role: str = "train"  # the vllm-node layout: "vllm" on the machine that serves generation
     gpu_ids: list[int] = field(default_factory=list)  # this node's GPUs (physical indices); every node alike
@@ -106,7 +106,7 @@ class TrainPlan:
         ]
         if self.layout == "vllm-node":
             port = self.config.get("vllm_server_port")
-            tensor = int(self.config.get("vllm_tensor_parallel_size") or 1)
+            tensor = vllm_node_tensor_parallel(self.config)
             split = f"data parallel {len(self.gpu_ids) // tensor}" + (
                 f" x tensor parallel {tensor}" if tensor > 1 else ""
             )
@@ -287,10 +287,10 @@ def plan_layout(
     plan = TrainPlan(
         chosen, gpus, nodes, node_rank, placed.ranks, placed.vllm_gpus, processes, cfg, str(config_path), notes
     )
-    plan.train_gpus, plan.gpu_ids, plan.role = list(placed.train_gpus), list(gpu_ids), role
+    plan.gpu_ids, plan.role = list(gpu_ids), role
     plan.rendezvous = f"{main_process_ip}:{main_process_port}" if nodes > 1 and main_process_ip else None
     if chosen == "vllm-node":
-        plan.vllm_address = f"{vllm_host or '<--vllm-host>'}:{vllm_port}"
+        plan.vllm_address = f"{vllm_host or VLLM_HOST_PLACEHOLDER}:{vllm_port}"
     return _finish(plan, config, split)
 
 
@@ -374,6 +374,11 @@ def _colocate(cfg: dict[str, Any], gpu_ids: list[int], nodes: int, explicit_keys
     return _Placement(len(gpu_ids) * nodes, list(gpu_ids))
 
 
+def vllm_node_tensor_parallel(cfg: dict[str, Any]) -> int:
+    """GPUs per model copy on the vLLM node (`vllm_tensor_parallel_size`, TRL's key; 1 when unset)."""
+    return int(cfg.get("vllm_tensor_parallel_size") or 1)
+
+
 def _vllm_node(
     cfg: dict[str, Any], gpu_ids: list[int], nodes: int, host: str | None, port: int, role: str
 ) -> _Placement:
@@ -382,7 +387,7 @@ def _vllm_node(
     until it is stopped."""
     cfg.update(use_vllm=True, vllm_mode="server", vllm_server_host=host, vllm_server_port=port)
     ranks = len(gpu_ids) * nodes
-    tensor = int(cfg.get("vllm_tensor_parallel_size") or 1)  # GPUs per model copy on the vLLM node
+    tensor = vllm_node_tensor_parallel(cfg)
     if tensor < 1 or len(gpu_ids) % tensor:
         raise BadInputError(
             f"vllm_tensor_parallel_size {tensor} does not divide the vLLM node's {len(gpu_ids)} GPUs",
@@ -401,7 +406,7 @@ def _vllm_node(
         )
         return _Placement(ranks, [], list(gpu_ids), [server], [note])
     note = (
-        f"generation on the vLLM node at {host or '<--vllm-host>'}:{port}: start it there with the same "
+        f"generation on the vLLM node at {host or VLLM_HOST_PLACEHOLDER}:{port}: start it there with the same "
         "command and --role vllm (this node waits for it up to --server-timeout)"
     )
     return _Placement(ranks, list(gpu_ids), notes=[note])
